@@ -1,0 +1,43 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every target of ours shares: warnings are errors, and `ARENA_INTERNAL_CHECKS`
+/// (set with `-Xswiftc -DARENA_INTERNAL_CHECKS`) turns on the `_invariantCheck()` bodies.
+let strict: [SwiftSetting] = [
+    .treatAllWarnings(as: .error),
+    .enableExperimentalFeature("Lifetimes"),
+]
+
+let package = Package(
+    name: "swift-arena",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Arena", targets: ["Arena"]),
+        .library(name: "ArenaBytes", targets: ["ArenaBytes"]),
+    ],
+    traits: [
+        .trait(
+            name: "Jemalloc",
+            description: "Back arenas with jemalloc (libjemalloc-dev). Off: posix_memalign/free, for sanitizers."
+        ),
+        .default(enabledTraits: ["Jemalloc"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CJemalloc",
+            path: "CJemalloc",
+            pkgConfig: "jemalloc",
+            providers: [.apt(["libjemalloc-dev"])]
+        ),
+        .target(
+            name: "Arena",
+            dependencies: [.target(name: "CJemalloc", condition: .when(traits: ["Jemalloc"]))],
+            swiftSettings: strict
+        ),
+        .target(name: "ArenaBytes", dependencies: ["Arena"], swiftSettings: strict),
+        .testTarget(name: "ArenaTests", dependencies: ["Arena"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,138 @@
+/// A jemalloc-backed arena: memory for byte views, in large aligned chunks, with a byte limit
+/// and statistics.
+///
+/// Each allocator owns a dedicated jemalloc arena (`arenas.create`). Small requests (up to an
+/// eighth of the chunk size) are carved from the current chunk by a bump pointer; larger ones get
+/// a dedicated jemalloc block. Every region is refcounted: a chunk goes back (to a small cache,
+/// then to jemalloc) when the last region carved from it dies.
+///
+/// ```swift
+/// let arena = try ArenaAllocator(.init(name: "requests", limit: 64 << 20))
+/// let region = try arena.allocate(byteCount: 512)
+/// print(arena.statistics().bytesHandedOut)  // 512
+/// ```
+///
+/// ### Thread safety
+/// Any thread may allocate, and any thread may drop the last view of a region. The small-region
+/// fast path takes a lock, bumps a pointer and retains the chunk: no jemalloc call unless the
+/// chunk must be refilled. The limit is exact under concurrency.
+///
+/// ### Lifetime
+/// The jemalloc arena lives while the allocator or any region of it lives, and is destroyed
+/// after the last one is gone.
+public final class ArenaAllocator: Sendable {
+    /// How an arena is set up.
+    public struct Configuration: Sendable, Equatable {
+        /// A name for statistics and error messages.
+        public var name: String
+        /// The size of the chunks small regions are carved from: a power of two, 4 KiB to 1 GiB.
+        public var chunkSize: Int
+        /// The most bytes the arena may hold from the system (chunks and dedicated blocks), or
+        /// `nil` for no limit. At least one chunk.
+        public var limit: Int?
+
+        /// Creates a configuration.
+        ///
+        /// - Parameters:
+        ///   - name: a name for statistics and error messages.
+        ///   - chunkSize: a power of two from 4 KiB to 1 GiB; 64 KiB by default.
+        ///   - limit: the byte limit, at least `chunkSize`; none by default.
+        public init(name: String = "arena", chunkSize: Int = 64 << 10, limit: Int? = nil) {
+            self.name = name
+            self.chunkSize = chunkSize
+            self.limit = limit
+        }
+
+        func validate() throws(ArenaError) {
+            guard chunkSize > 0 && chunkSize & (chunkSize - 1) == 0 else {
+                throw .invalidConfiguration("chunkSize \(chunkSize) is not a power of two")
+            }
+            guard (4 << 10)...(1 << 30) ~= chunkSize else {
+                throw .invalidConfiguration("chunkSize \(chunkSize) is outside 4096...\(1 << 30)")
+            }
+            if let limit, limit < chunkSize {
+                throw .invalidConfiguration("limit \(limit) is below one chunk (\(chunkSize) bytes)")
+            }
+        }
+    }
+
+    /// The configuration the arena was made with.
+    public let configuration: Configuration
+    /// The state shared with the arena's chunks and blocks.
+    package let core: ArenaCore
+    /// The empty region of this arena, so empty writers remember where to grow from.
+    private let emptyStorage: EmptyStorage
+
+    /// Creates an arena with its own jemalloc arena.
+    ///
+    /// - Throws: `ArenaError.invalidConfiguration` for a chunk size that is not a power of two
+    ///   or a limit below one chunk; `ArenaError.jemalloc` when jemalloc cannot create another
+    ///   arena (it allows 4095).
+    public init(_ configuration: Configuration = .init()) throws(ArenaError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.core = try ArenaCore(
+            name: configuration.name,
+            chunkSize: configuration.chunkSize,
+            limit: configuration.limit
+        )
+        self.emptyStorage = EmptyStorage(core: core)
+    }
+
+    deinit {
+        core.close()
+    }
+
+    /// The process-wide arena, with no limit: where views are allocated when no arena is named.
+    public static let shared: ArenaAllocator = {
+        do {
+            return try ArenaAllocator(.init(name: "shared"))
+        } catch {
+            fatalError("cannot create the shared arena: \(error)")
+        }
+    }()
+
+    /// Hands out a region of `byteCount` bytes whose address is a multiple of `alignment`.
+    ///
+    /// A zero-byte request returns an empty region and allocates nothing.
+    ///
+    /// - Throws: `ArenaError.limitExceeded` when the arena would pass its limit,
+    ///   `ArenaError.outOfMemory` when jemalloc has no memory. Nothing already allocated changes.
+    /// - Precondition: `byteCount >= 0`; `alignment` is a positive power of two.
+    /// - Complexity: O(1); a jemalloc call only to refill a chunk or for a large request.
+    public func allocate(byteCount: Int, alignment: Int = 16) throws(ArenaError) -> Region {
+        precondition(byteCount >= 0, "ArenaAllocator.allocate(byteCount: \(byteCount)): negative byte count")
+        precondition(
+            alignment > 0 && alignment & (alignment - 1) == 0,
+            "ArenaAllocator.allocate(alignment: \(alignment)): not a power of two"
+        )
+        if byteCount == 0 { return emptyRegion }
+        return try core.allocate(byteCount: byteCount, alignment: alignment)
+    }
+
+    /// An empty region that remembers this arena: views grown from it take memory from here.
+    public var emptyRegion: Region {
+        Region(storage: emptyStorage, start: emptyStorage.base, count: 0)
+    }
+
+    /// Our figures and jemalloc's for this arena.
+    ///
+    /// - Complexity: O(1), but jemalloc's figures need an `epoch` refresh (tens of
+    ///   microseconds): keep it off hot paths.
+    public func statistics() -> ArenaStatistics {
+        core.statistics()
+    }
+
+    /// Hands unused memory back: frees the cached chunks and asks jemalloc to return the
+    /// arena's dirty pages to the operating system.
+    ///
+    /// The corresponding jemalloc call is `mallctl("arena.<i>.purge", …)`.
+    public func purge() {
+        core.purge()
+    }
+
+    /// The jemalloc arena index behind this allocator; `nil` when the `Jemalloc` trait is off.
+    public var jemallocArenaIndex: UInt32? {
+        core.jemallocArena
+    }
+}

@@ -1,0 +1,168 @@
+// The one door to C. Only this file (and Jemalloc.swift's mallctl wrappers) call jemalloc or
+// libc allocation functions. Every function is internal and non-inlinable, so no @inlinable body
+// can reach C by accident.
+
+#if Jemalloc
+internal import CJemalloc
+#endif
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Musl)
+internal import Musl
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// Where arena memory comes from: a dedicated jemalloc arena, or (with the `Jemalloc` trait
+/// off) `posix_memalign`/`free`.
+enum Backend {
+    /// Whether jemalloc backs the arenas in this build.
+    #if Jemalloc
+    static let isJemalloc = true
+    #else
+    static let isJemalloc = false
+    #endif
+
+    /// Creates a jemalloc arena and returns its index; `nil` without jemalloc.
+    ///
+    /// The corresponding jemalloc call is `mallctl("arenas.create", &index, &size, NULL, 0)`.
+    static func createArena() throws(ArenaError) -> UInt32? {
+        #if Jemalloc
+        var index: UInt32 = 0
+        var size = MemoryLayout<UInt32>.size
+        let code = mallctl("arenas.create", &index, &size, nil, 0)
+        guard code == 0 else { throw .jemalloc(name: "arenas.create", code: code) }
+        return index
+        #else
+        return nil
+        #endif
+    }
+
+    /// Destroys a jemalloc arena. The caller guarantees no block of it is live.
+    ///
+    /// The corresponding jemalloc call is `mallctl("arena.<i>.destroy", NULL, NULL, NULL, 0)`.
+    static func destroyArena(_ index: UInt32?) {
+        #if Jemalloc
+        guard let index else { return }
+        _ = mallctl("arena.\(index).destroy", nil, nil, nil, 0)
+        #endif
+    }
+
+    /// Hands the arena's dirty pages back to the operating system.
+    ///
+    /// The corresponding jemalloc call is `mallctl("arena.<i>.purge", NULL, NULL, NULL, 0)`.
+    static func purge(_ index: UInt32?) {
+        #if Jemalloc
+        guard let index else { return }
+        _ = mallctl("arena.\(index).purge", nil, nil, nil, 0)
+        #elseif canImport(Glibc)
+        _ = malloc_trim(0)
+        #endif
+    }
+
+    #if Jemalloc
+    @inline(__always)
+    private static func flags(_ arena: UInt32?, alignment: Int) -> Int32 {
+        var flags = CJemalloc_MALLOCX_ALIGN(alignment) | CJemalloc_MALLOCX_TCACHE_NONE()
+        if let arena { flags |= CJemalloc_MALLOCX_ARENA(arena) }
+        return flags
+    }
+    #endif
+
+    /// Allocates `size` bytes aligned to `alignment` (a power of two) from the arena.
+    ///
+    /// The corresponding jemalloc call is
+    /// `mallocx(size, MALLOCX_ARENA(a) | MALLOCX_ALIGN(alignment) | MALLOCX_TCACHE_NONE)`.
+    static func allocate(_ size: Int, alignment: Int, arena: UInt32?) -> UnsafeMutableRawPointer? {
+        precondition(size > 0)
+        #if Jemalloc
+        return mallocx(size, flags(arena, alignment: alignment))
+        #else
+        var pointer: UnsafeMutableRawPointer?
+        let code = posix_memalign(&pointer, max(alignment, MemoryLayout<Int>.size * 2), size)
+        return code == 0 ? pointer : nil
+        #endif
+    }
+
+    /// Gives back a block from `allocate` with the same size and alignment.
+    ///
+    /// The corresponding jemalloc call is `sdallocx(pointer, size, flags)`.
+    static func deallocate(_ pointer: UnsafeMutableRawPointer, size: Int, alignment: Int, arena: UInt32?) {
+        #if Jemalloc
+        sdallocx(pointer, size, flags(arena, alignment: alignment))
+        #else
+        free(pointer)
+        #endif
+    }
+
+    /// Tries to grow a block in place to `newSize`; returns whether it did.
+    ///
+    /// The corresponding jemalloc call is `xallocx(pointer, newSize, 0, flags) >= newSize`.
+    static func growInPlace(
+        _ pointer: UnsafeMutableRawPointer,
+        to newSize: Int,
+        alignment: Int,
+        arena: UInt32?
+    ) -> Bool {
+        #if Jemalloc
+        return xallocx(pointer, newSize, 0, flags(arena, alignment: alignment)) >= newSize
+        #else
+        return false
+        #endif
+    }
+
+    /// Moves a block to a larger one, copying its first `preserving` bytes; the old block is
+    /// gone on success and untouched on failure (`nil`).
+    ///
+    /// The corresponding jemalloc call is `rallocx(pointer, newSize, flags)`.
+    static func reallocate(
+        _ pointer: UnsafeMutableRawPointer,
+        size: Int,
+        to newSize: Int,
+        preserving: Int,
+        alignment: Int,
+        arena: UInt32?
+    ) -> UnsafeMutableRawPointer? {
+        #if Jemalloc
+        return rallocx(pointer, newSize, flags(arena, alignment: alignment))
+        #else
+        guard let fresh = allocate(newSize, alignment: alignment, arena: arena) else { return nil }
+        fresh.copyMemory(from: pointer, byteCount: preserving)
+        free(pointer)
+        return fresh
+        #endif
+    }
+
+    /// jemalloc's own figures for one arena, after an `epoch` refresh; `nil` without jemalloc.
+    static func arenaStatistics(_ index: UInt32?) -> ArenaStatistics.Jemalloc? {
+        #if Jemalloc
+        guard let index else { return nil }
+        Jemalloc.advanceEpoch()
+        let prefix = "stats.arenas.\(index)."
+        func size(_ name: String) -> Int { Int((try? Jemalloc.read(prefix + name, as: Int.self)) ?? 0) }
+        func count(_ name: String) -> UInt64 { (try? Jemalloc.read(prefix + name, as: UInt64.self)) ?? 0 }
+        let pageSize = (try? Jemalloc.read("arenas.page", as: Int.self)) ?? 4096
+        let small = size("small.allocated")
+        let large = size("large.allocated")
+        return ArenaStatistics.Jemalloc(
+            arenaIndex: index,
+            allocated: small + large,
+            smallAllocated: small,
+            largeAllocated: large,
+            activeBytes: size("pactive") * pageSize,
+            dirtyBytes: size("pdirty") * pageSize,
+            mutedBytes: size("pmuzzy") * pageSize,
+            resident: size("resident"),
+            mapped: size("mapped"),
+            retained: size("retained"),
+            metadata: size("base") + size("internal"),
+            smallAllocations: count("small.nmalloc"),
+            smallDeallocations: count("small.ndalloc"),
+            largeAllocations: count("large.nmalloc"),
+            largeDeallocations: count("large.ndalloc")
+        )
+        #else
+        return nil
+        #endif
+    }
+}

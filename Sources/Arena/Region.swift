@@ -1,0 +1,117 @@
+/// A refcounted lease on `count` bytes at a fixed address.
+///
+/// A region is a slice of some *storage*: a chunk of an arena (shared by many small regions),
+/// a dedicated block (one large region), or foreign memory with its own release callback.
+/// The storage's memory lives while any region of it lives.
+///
+/// ### Layout
+/// ```
+///  storage (chunk, 64 KiB)
+///  +--------+----------------+-----------+----------------------+
+///  | other  |  this region   |  other    |  not yet carved      |
+///  +--------+----------------+-----------+----------------------+
+///           ^ baseAddress    ^ baseAddress + count
+/// ```
+/// Three words: a reference to the storage, the address and the count.
+///
+/// ### Sharing
+/// Copying a `Region` retains its storage (one atomic increment); dropping a copy releases it.
+/// Regions are `Sendable`: the storage's refcount is atomic, and what the bytes mean is up to
+/// the views built on top (`Bytes` never writes; `BytesMut` is the one writer of its range).
+public struct Region: @unchecked Sendable {
+    /// The object whose lifetime is the memory's lifetime.
+    @usableFromInline package var storage: RegionStorage
+    /// The first byte of the region.
+    @usableFromInline package var start: UnsafeMutableRawPointer
+    /// The number of bytes.
+    @usableFromInline package var _count: Int
+
+    /// Creates a region; the caller vouches that `[start, start + count)` lies in `storage`.
+    @inlinable @inline(__always)
+    package init(storage: RegionStorage, start: UnsafeMutableRawPointer, count: Int) {
+        self.storage = storage
+        self.start = start
+        self._count = count
+    }
+
+    /// An empty region: no memory, allocates nothing.
+    ///
+    /// - Complexity: O(1).
+    public init() {
+        self.init(storage: EmptyStorage.detached, start: emptyRegionAddress, count: 0)
+    }
+
+    /// A region of foreign memory, released by `deallocator` exactly once, when the last view
+    /// of it dies.
+    ///
+    /// The bytes are not copied. Use it for memory from C or another language: the view's
+    /// address is `buffer.baseAddress`.
+    ///
+    /// - Parameters:
+    ///   - buffer: the memory; it must stay valid until `deallocator` is called.
+    ///   - deallocator: called once with `buffer`, on whichever thread drops the last view.
+    public init(
+        unsafeNoCopy buffer: UnsafeRawBufferPointer,
+        deallocator: @escaping @Sendable (UnsafeRawBufferPointer) -> Void
+    ) {
+        let storage = ForeignStorage(buffer, deallocator: deallocator)
+        self.init(storage: storage, start: storage.base, count: buffer.count)
+    }
+
+    /// The address of the first byte.
+    ///
+    /// Valid while this region (or any region of the same storage) lives.
+    @inlinable
+    public var baseAddress: UnsafeRawPointer { UnsafeRawPointer(start) }
+
+    /// The number of bytes in the region.
+    @inlinable
+    public var count: Int { _count }
+
+    /// The bytes of the region, as a buffer valid while the region lives.
+    @inlinable
+    public var unsafeBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: start, count: _count) }
+
+    /// A region of the same storage covering `bounds` of this one (0-based, relative to this region).
+    ///
+    /// - Precondition: `bounds` lies within `0...count`.
+    /// - Complexity: O(1); one retain of the storage.
+    @inlinable
+    public func slice(_ bounds: some RangeExpression<Int>) -> Region {
+        let range = bounds.relative(to: 0..<_count)
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= _count,
+            "Region.slice(\(range)) out of bounds 0...\(_count)"
+        )
+        return Region(storage: storage, start: start + range.lowerBound, count: range.count)
+    }
+
+    /// Whether `other` keeps the same storage alive (one chunk, one dedicated block, one
+    /// foreign owner), so that views of the two may be joined without copying.
+    @inlinable
+    public func sharesStorage(with other: Region) -> Bool {
+        storage === other.storage
+    }
+
+    /// The kind of storage behind the region, for diagnostics and tests.
+    public var storageKind: StorageKind {
+        switch storage.kind {
+        case .empty: .empty
+        case .chunk: .chunk
+        case .block: .dedicatedBlock
+        case .foreign: .foreign
+        }
+    }
+
+    /// What keeps a region's memory alive.
+    public enum StorageKind: Sendable, Equatable {
+        /// No memory at all.
+        case empty
+        /// A chunk shared with other small regions of the same arena.
+        case chunk
+        /// A block of its own, for a large request.
+        case dedicatedBlock
+        /// Foreign memory with a release callback.
+        case foreign
+    }
+}
