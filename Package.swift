@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "Arena", targets: ["Arena"]),
         .library(name: "ArenaBytes", targets: ["ArenaBytes"]),
+        .executable(name: "arena-stats", targets: ["arena-stats"]),
     ],
     traits: [
         .trait(
@@ -38,6 +39,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "ArenaBytes", dependencies: ["Arena"], swiftSettings: strict),
+        .target(name: "ArenaStatsKit", dependencies: ["Arena"], swiftSettings: strict),
+        .executableTarget(
+            name: "arena-stats",
+            dependencies: ["ArenaStatsKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "ArenaTests", dependencies: ["Arena"], swiftSettings: strict),
+        .testTarget(name: "ArenaStatsTests", dependencies: ["ArenaStatsKit", "arena-stats"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct ArenaStats: ParsableCommand {
+    func run() throws {}
+}
