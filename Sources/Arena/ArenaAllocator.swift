@@ -60,8 +60,6 @@ public final class ArenaAllocator: Sendable {
     public let configuration: Configuration
     /// The state shared with the arena's chunks and blocks.
     package let core: ArenaCore
-    /// The empty region of this arena, so empty writers remember where to grow from.
-    private let emptyStorage: EmptyStorage
 
     /// Creates an arena with its own jemalloc arena.
     ///
@@ -76,7 +74,6 @@ public final class ArenaAllocator: Sendable {
             chunkSize: configuration.chunkSize,
             limit: configuration.limit
         )
-        self.emptyStorage = EmptyStorage(core: core)
     }
 
     deinit {
@@ -112,7 +109,8 @@ public final class ArenaAllocator: Sendable {
 
     /// An empty region that remembers this arena: views grown from it take memory from here.
     public var emptyRegion: Region {
-        Region(storage: emptyStorage, start: emptyStorage.base, count: 0)
+        let storage = core.emptyStorage
+        return Region(storage: storage, start: storage.base, count: 0)
     }
 
     /// Our figures and jemalloc's for this arena.

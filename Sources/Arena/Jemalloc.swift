@@ -30,16 +30,27 @@ public enum Jemalloc {
     /// - Throws: `ArenaError.jemalloc` with `ENOENT` (unknown name), `EINVAL` (wrong size), ….
     public static func read<T: BitwiseCopyable>(_ name: String, as type: T.Type = T.self) throws(ArenaError) -> T {
         var size = MemoryLayout<T>.size
-        let storage = UnsafeMutableRawPointer.allocate(
-            byteCount: MemoryLayout<T>.size,
-            alignment: MemoryLayout<T>.alignment
-        )
-        defer { storage.deallocate() }
-        let code = mallctl(name, storage, &size, nil, 0)
+        // A 16-byte stack buffer covers every value jemalloc has (reading a statistic must not
+        // allocate: tests count allocations with it); a larger type gets a heap buffer.
+        var small: (UInt64, UInt64) = (0, 0)
+        let code: Int32
+        let value: T
+        if size <= MemoryLayout.size(ofValue: small) {
+            (code, value) = withUnsafeMutableBytes(of: &small) { buffer in
+                let code = mallctl(name, buffer.baseAddress, &size, nil, 0)
+                // SAFETY: the buffer holds 16 bytes; the value is only used when jemalloc wrote
+                // exactly `MemoryLayout<T>.size` of them (checked below).
+                return (code, buffer.loadUnaligned(as: T.self))
+            }
+        } else {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: MemoryLayout<T>.alignment)
+            defer { buffer.deallocate() }
+            code = mallctl(name, buffer.baseAddress, &size, nil, 0)
+            value = buffer.loadUnaligned(as: T.self)
+        }
         guard code == 0 else { throw .jemalloc(name: name, code: code) }
         guard size == MemoryLayout<T>.size else { throw .jemalloc(name: name, code: 22) }
-        // SAFETY: jemalloc wrote exactly `size == MemoryLayout<T>.size` bytes of a value of that size.
-        return storage.load(as: T.self)
+        return value
     }
 
     /// Reads a string value (`const char *`), such as `"version"` or `"opt.dss"`.

@@ -46,6 +46,7 @@ extension Region {
     /// 4. a new region from the same arena, and a copy of the used bytes.
     ///
     /// On failure nothing changes: the region, its bytes and the budget are as before.
+    @usableFromInline
     package mutating func grow(needed: Int, wanted: Int, preserving used: Int) throws(ArenaError) {
         precondition(needed > _count && wanted >= needed && used <= _count)
         let core = arenaCore
@@ -138,5 +139,14 @@ extension Region {
         core.blockResized(from: oldCapacity, to: newCapacity)
         start = block.base
         _count = newCapacity
+    }
+}
+
+extension Region {
+    /// An empty region that remembers this region's arena.
+    @usableFromInline
+    package var emptyRegionOfSameArena: Region {
+        let empty = arenaCore.emptyStorage
+        return Region(storage: empty, start: empty.base, count: 0)
     }
 }

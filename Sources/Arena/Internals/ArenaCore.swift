@@ -98,6 +98,19 @@ package final class ArenaCore: @unchecked Sendable {
         retired?.release()
     }
 
+    /// The arena's empty storage, made on demand; weak, since it holds the core strongly.
+    private weak var cachedEmptyStorage: EmptyStorage?
+
+    /// The storage of this arena's empty regions: writers grown from them take memory here.
+    package var emptyStorage: EmptyStorage {
+        lock.lock()
+        defer { lock.unlock() }
+        if let storage = cachedEmptyStorage { return storage }
+        let storage = EmptyStorage(core: self)
+        cachedEmptyStorage = storage
+        return storage
+    }
+
     // MARK: - Budget
 
     /// Takes `bytes` from the budget, exactly: two threads racing for the last bytes never
@@ -318,22 +331,24 @@ package final class ArenaCore: @unchecked Sendable {
     /// counting the arena's own reference to its current chunk. When it is unique it becomes
     /// the caller's alone: the arena stops carving from it, and all of it counts as carved.
     func takeChunkIfUnique(_ storage: inout RegionStorage) -> Bool {
-        let chunk = unsafeDowncast(storage, to: Chunk.self)
+        // No strong local may refer to the chunk here: it would count as another reference.
+        let address = Unmanaged.passUnretained(storage).toOpaque()
         lock.lock()
         defer { lock.unlock() }
-        let isCurrent = guarded.current?.toOpaque() == Unmanaged.passUnretained(chunk).toOpaque()
+        let isCurrent = guarded.current?.toOpaque() == address
         if isCurrent {
             // SAFETY: the caller's reference keeps the chunk alive, so dropping the arena's
             // references cannot run its deinit (which takes this lock); nobody can get a new
             // reference from the arena while we hold the lock.
-            swiftReleaseN(Unmanaged.passUnretained(chunk).toOpaque(), UInt32(guarded.prepaid + 1))
+            swiftReleaseN(address, UInt32(guarded.prepaid + 1))
             guarded.current = nil
             guarded.prepaid = 0
         }
         guard isKnownUniquelyReferenced(&storage) else {
-            if isCurrent { guarded.current = Unmanaged.passRetained(chunk) }
+            if isCurrent { guarded.current = Unmanaged.passRetained(unsafeDowncast(storage, to: Chunk.self)) }
             return false
         }
+        let chunk = unsafeDowncast(storage, to: Chunk.self)
         guarded.carvedInLiveChunks += chunk.capacity - chunk.carved
         chunk.carved = chunk.capacity
         return true

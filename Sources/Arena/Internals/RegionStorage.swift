@@ -41,7 +41,7 @@ nonisolated(unsafe) let emptyRegionAddress = UnsafeMutableRawPointer.allocate(by
 
 /// The storage of empty regions: no memory. An arena has its own, so that an empty writer
 /// still knows which arena its first bytes should come from.
-final class EmptyStorage: RegionStorage, @unchecked Sendable {
+package final class EmptyStorage: RegionStorage, @unchecked Sendable {
     /// The empty storage of no arena: growth goes to `ArenaAllocator.shared`.
     static let detached = EmptyStorage(core: nil)
 

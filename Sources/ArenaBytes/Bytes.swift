@@ -1,0 +1,156 @@
+/// An immutable, `Sendable` view of bytes in an arena region: O(1) to copy, slice and split.
+///
+/// `Bytes` is what a `BytesMut` becomes when it is frozen, what a chain is made of, and what
+/// crosses threads. It never writes to its bytes, so copies need no copy-on-write check.
+///
+/// ```swift
+/// var writer = BytesMut(capacity: 64)
+/// writer.writeInteger(UInt32(5))
+/// writer.append(contentsOf: "hello".utf8)
+/// var frame = writer.freeze()
+/// let length = frame.readInteger(as: UInt32.self)  // 5
+/// let body = frame.readBytes(Int(length!))           // "hello", same memory
+/// ```
+///
+/// ### Layout
+/// ```
+///  region storage (a chunk, a dedicated block or foreign memory)
+///  +-----------+--------------------------+-----------+
+///  |   ...     |  this view: count bytes  |    ...    |
+///  +-----------+--------------------------+-----------+
+///              ^ region.baseAddress (index 0)
+/// ```
+/// Three words: the storage reference, the address of index 0 and the count. Indices always
+/// start at 0; `SubSequence` is the standard `Slice<Bytes>`, which shares its base's indices,
+/// and `Bytes(slice)` turns a slice back into a 0-based view without copying.
+///
+/// ### Sharing
+/// A copy retains the storage (one atomic increment) and never touches the bytes. Views of
+/// the same storage that touch can be joined again with ``merged(with:)``, without copying,
+/// because each view knows its storage. The memory is released when the last view of the
+/// storage dies, on whichever thread that happens.
+public struct Bytes: Sendable {
+    @usableFromInline var _region: Region
+
+    /// A view of a whole region, such as foreign memory from `Region(unsafeNoCopy:deallocator:)`.
+    ///
+    /// - Complexity: O(1); nothing is copied.
+    @inlinable
+    public init(_ region: Region) {
+        self._region = region
+    }
+
+    /// An empty view; allocates nothing.
+    ///
+    /// - Complexity: O(1).
+    @inlinable
+    public init() {
+        self._region = Region()
+    }
+
+    /// A copy of `bytes` in a fresh region of `arena`.
+    ///
+    /// Traps when the arena cannot provide the memory; the message names the arena, its limit
+    /// and the request. Use `BytesMut.make(capacity:in:)` to handle that as an error.
+    ///
+    /// - Complexity: O(n).
+    @inlinable
+    public init(_ bytes: some Sequence<UInt8>, in arena: ArenaAllocator = .shared) {
+        var writer = BytesMut(capacity: bytes.underestimatedCount, in: arena)
+        writer.append(contentsOf: bytes)
+        self = writer.freeze()
+    }
+
+    /// The view of a slice, 0-based, sharing the same memory.
+    ///
+    /// - Complexity: O(1); nothing is copied.
+    @inlinable
+    public init(_ slice: Slice<Bytes>) {
+        self = slice.base.slice(slice.startIndex..<slice.endIndex)
+    }
+
+    /// The region this view covers: its storage, address and count.
+    @inlinable
+    public var region: Region { _region }
+
+    /// The number of bytes.
+    ///
+    /// - Complexity: O(1).
+    @inlinable
+    public var count: Int { _region._count }
+
+    /// Whether the view has no bytes.
+    ///
+    /// - Complexity: O(1).
+    @inlinable
+    public var isEmpty: Bool { _region._count == 0 }
+
+    /// Calls `body` with the bytes; the pointer is valid only during the call.
+    ///
+    /// - Complexity: O(1) plus `body`.
+    @inlinable
+    public func withUnsafeBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try withExtendedLifetime(_region) { () throws(Failure) -> Result in
+            try body(UnsafeRawBufferPointer(start: _region.start, count: _region._count))
+        }
+    }
+
+    /// The bytes as a `RawSpan`, valid while this view is borrowed.
+    ///
+    /// - Complexity: O(1).
+    public var bytes: RawSpan {
+        @_lifetime(borrow self)
+        borrowing get {
+            let span = RawSpan(_unsafeStart: UnsafeRawPointer(_region.start), byteCount: _region._count)
+            return _overrideLifetime(span, borrowing: self)
+        }
+    }
+}
+
+// MARK: - Collection
+
+extension Bytes: RandomAccessCollection {
+    /// Always 0.
+    @inlinable
+    public var startIndex: Int { 0 }
+
+    /// The number of bytes.
+    @inlinable
+    public var endIndex: Int { _region._count }
+
+    /// The byte at `position`.
+    ///
+    /// - Precondition: `0 <= position < count`.
+    /// - Complexity: O(1).
+    @inlinable
+    public subscript(position: Int) -> UInt8 {
+        precondition(
+            position >= 0 && position < _region._count,
+            "Bytes index \(position) out of bounds 0..<\(_region._count)"
+        )
+        // SAFETY: the bounds were checked just above; the region keeps the memory alive.
+        return _region.start.load(fromByteOffset: position, as: UInt8.self)
+    }
+
+    /// Calls `body` with the bytes as a buffer of `UInt8`, so copies use `memcpy`.
+    @inlinable
+    public func withContiguousStorageIfAvailable<Result>(
+        _ body: (UnsafeBufferPointer<UInt8>) throws -> Result
+    ) rethrows -> Result? {
+        try withExtendedLifetime(_region) {
+            // SAFETY: arena memory holds plain bytes; UInt8 may alias any memory.
+            let typed = _region.start.assumingMemoryBound(to: UInt8.self)
+            return try body(UnsafeBufferPointer(start: typed, count: _region._count))
+        }
+    }
+}
+
+extension Bytes: ExpressibleByArrayLiteral {
+    /// A view of the given bytes, copied into the shared arena.
+    @inlinable
+    public init(arrayLiteral elements: UInt8...) {
+        self.init(elements)
+    }
+}
