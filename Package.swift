@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Arena", targets: ["Arena"]),
         .library(name: "ArenaBytes", targets: ["ArenaBytes"]),
         .executable(name: "arena-stats", targets: ["arena-stats"]),
+        .executable(name: "arena-stress", targets: ["arena-stress"]),
     ],
     traits: [
         .trait(
@@ -48,6 +49,12 @@ let package = Package(
             dependencies: ["ArenaStatsKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "arena-stress",
+            dependencies: ["ArenaBytes", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "ArenaStressTests", dependencies: ["arena-stress"], swiftSettings: testSettings),
         .testTarget(name: "ArenaTests", dependencies: ["Arena"], swiftSettings: testSettings),
         .testTarget(name: "ArenaBytesTests", dependencies: ["ArenaBytes"], swiftSettings: testSettings),
         .testTarget(

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct ArenaStress: ParsableCommand {
+    func run() throws {}
+}
