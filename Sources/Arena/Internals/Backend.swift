@@ -48,15 +48,14 @@ enum Backend {
         #endif
     }
 
-    /// Hands the arena's dirty pages back to the operating system.
+    /// Hands the arena's dirty pages back to the operating system (jemalloc only: the
+    /// `posix_memalign` fallback has no per-arena pages to give back).
     ///
     /// The corresponding jemalloc call is `mallctl("arena.<i>.purge", NULL, NULL, NULL, 0)`.
     static func purge(_ index: UInt32?) {
         #if Jemalloc
         guard let index else { return }
         _ = mallctl("arena.\(index).purge", nil, nil, nil, 0)
-        #elseif canImport(Glibc)
-        _ = malloc_trim(0)
         #endif
     }
 
