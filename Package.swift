@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .library(name: "Arena", targets: ["Arena"]),
         .library(name: "ArenaBytes", targets: ["ArenaBytes"]),
+        .library(name: "ArenaFFI", type: .dynamic, targets: ["ArenaFFI"]),
         .executable(name: "arena-stats", targets: ["arena-stats"]),
         .executable(name: "arena-stress", targets: ["arena-stress"]),
     ],
@@ -43,6 +44,8 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "ArenaBytes", dependencies: ["Arena"], swiftSettings: strict),
+        .target(name: "ArenaFFI", dependencies: ["ArenaBytes"], exclude: ["include"], swiftSettings: strict),
+        .testTarget(name: "ArenaFFITests", dependencies: ["ArenaFFI"], swiftSettings: testSettings),
         .target(name: "ArenaStatsKit", dependencies: ["Arena"], swiftSettings: strict),
         .executableTarget(
             name: "arena-stats",

@@ -1,0 +1,2 @@
+/// Placeholder: the C ABI lands with issue 4.
+public enum ArenaFFIPlaceholder {}

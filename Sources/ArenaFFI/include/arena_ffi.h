@@ -1,0 +1,1 @@
+/* The C ABI of ArenaFFI: lands with issue 4. */
