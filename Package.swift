@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .library(name: "Arena", targets: ["Arena"]),
         .library(name: "ArenaBytes", targets: ["ArenaBytes"]),
+        .library(name: "ArenaNIO", targets: ["ArenaNIO"]),
         .library(name: "ArenaFFI", type: .dynamic, targets: ["ArenaFFI"]),
         .executable(name: "arena-stats", targets: ["arena-stats"]),
         .executable(name: "arena-stress", targets: ["arena-stress"]),
@@ -29,7 +30,8 @@ let package = Package(
         .default(enabledTraits: ["Jemalloc"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         .systemLibrary(
@@ -44,6 +46,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "ArenaBytes", dependencies: ["Arena"], swiftSettings: strict),
+        .target(
+            name: "ArenaNIO",
+            dependencies: ["ArenaBytes", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "ArenaNIOTests", dependencies: ["ArenaNIO"], swiftSettings: testSettings),
         .target(name: "ArenaFFI", dependencies: ["ArenaBytes"], exclude: ["include"], swiftSettings: strict),
         .testTarget(name: "ArenaFFITests", dependencies: ["ArenaFFI"], swiftSettings: testSettings),
         .target(name: "ArenaStatsKit", dependencies: ["Arena"], swiftSettings: strict),

@@ -81,7 +81,7 @@ package final class ArenaCore: @unchecked Sendable {
             return SendablePointers(cache)
         }
         for base in cache.pointers { releaseChunkMemory(base) }
-        Backend.destroyArena(jemallocArena)
+        if !hasRawBlocks.load(ordering: .relaxed) { Backend.destroyArena(jemallocArena) }
     }
 
     /// Stops keeping a current chunk and a cache: the `ArenaAllocator` is gone, so only
@@ -357,6 +357,30 @@ package final class ArenaCore: @unchecked Sendable {
     /// Accounts for a unique dedicated block that grew or moved from `oldCapacity` bytes.
     func blockResized(from oldCapacity: Int, to newCapacity: Int) {
         blockBytes.add(newCapacity - oldCapacity, ordering: .relaxed)
+    }
+
+    // MARK: - Raw blocks
+
+    /// Whether raw blocks were handed out: such an arena is never destroyed, since jemalloc's
+    /// thread caches may still hold its freed blocks (jemalloc#1535).
+    let hasRawBlocks = Atomic<Bool>(false)
+
+    /// A malloc-style block in this arena, freed with `rawDeallocate` (for allocators such as
+    /// NIO's that free without a size). Outside the limit: such callers cannot handle failure.
+    package func rawAllocate(_ size: Int) -> UnsafeMutableRawPointer? {
+        hasRawBlocks.store(true, ordering: .relaxed)
+        return Backend.rawAllocate(size, arena: jemallocArena)
+    }
+
+    /// `realloc` of a raw block, staying in this arena.
+    package func rawReallocate(_ pointer: UnsafeMutableRawPointer?, to size: Int) -> UnsafeMutableRawPointer? {
+        hasRawBlocks.store(true, ordering: .relaxed)
+        return Backend.rawReallocate(pointer, to: size, arena: jemallocArena)
+    }
+
+    /// `free` of a raw block.
+    package func rawDeallocate(_ pointer: UnsafeMutableRawPointer) {
+        Backend.rawDeallocate(pointer)
     }
 
     // MARK: - Statistics

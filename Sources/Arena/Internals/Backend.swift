@@ -132,6 +132,47 @@ enum Backend {
         #endif
     }
 
+    // MARK: - Raw blocks (malloc-style, for allocators that free without a size)
+
+    /// `malloc` in the arena, through the thread cache: for long-lived arenas only (a thread
+    /// cache may hold freed blocks, so the arena must never be destroyed).
+    ///
+    /// The corresponding jemalloc call is `mallocx(size, MALLOCX_ARENA(a))`.
+    static func rawAllocate(_ size: Int, arena: UInt32?) -> UnsafeMutableRawPointer? {
+        #if Jemalloc
+        return mallocx(Swift.max(size, 1), arena.map { CJemalloc_MALLOCX_ARENA($0) } ?? 0)
+        #else
+        return malloc(Swift.max(size, 1))
+        #endif
+    }
+
+    /// `realloc` in the arena (the arena flag keeps the block there).
+    ///
+    /// The corresponding jemalloc call is `rallocx(pointer, size, MALLOCX_ARENA(a))`.
+    static func rawReallocate(
+        _ pointer: UnsafeMutableRawPointer?,
+        to size: Int,
+        arena: UInt32?
+    ) -> UnsafeMutableRawPointer? {
+        guard let pointer else { return rawAllocate(size, arena: arena) }
+        #if Jemalloc
+        return rallocx(pointer, Swift.max(size, 1), arena.map { CJemalloc_MALLOCX_ARENA($0) } ?? 0)
+        #else
+        return realloc(pointer, Swift.max(size, 1))
+        #endif
+    }
+
+    /// `free` of a block from `rawAllocate`/`rawReallocate`.
+    ///
+    /// The corresponding jemalloc call is `dallocx(pointer, 0)`.
+    static func rawDeallocate(_ pointer: UnsafeMutableRawPointer) {
+        #if Jemalloc
+        dallocx(pointer, 0)
+        #else
+        free(pointer)
+        #endif
+    }
+
     /// jemalloc's own figures for one arena, after an `epoch` refresh; `nil` without jemalloc.
     static func arenaStatistics(_ index: UInt32?) -> ArenaStatistics.Jemalloc? {
         #if Jemalloc

@@ -1,0 +1,83 @@
+import ArenaBytes
+import ArenaNIO
+import NIOCore
+import Testing
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+@Suite("NIO and Foundation interop")
+struct ArenaNIOTests {
+    @Test func bytesFromAByteBufferShareItsAddressAndKeepItAlive() {
+        var view: Bytes
+        var readableAddress: UnsafeRawPointer?
+        do {
+            var buffer = ByteBufferAllocator().buffer(capacity: 64)
+            buffer.writeString("header:")
+            buffer.writeString("payload bytes")
+            buffer.moveReaderIndex(forwardBy: 7)
+            readableAddress = buffer.withUnsafeReadableBytes { $0.baseAddress }
+            view = Bytes(buffer)
+            #expect(view.region.baseAddress == readableAddress)
+            buffer.setString("XXXXXXX", at: 7)  // copy-on-write: the view must not change
+            #expect(buffer.getString(at: 7, length: 7) == "XXXXXXX")
+        }
+        #expect(String(decoding: view, as: UTF8.self) == "payload bytes")
+        #expect(view.region.storageKind == .foreign)
+    }
+
+    @Test func byteBufferFromBytesAndChainCopiesTheContent() {
+        let bytes = Bytes("hello arena".utf8)
+        var buffer = ByteBuffer(bytes)
+        #expect(buffer.readString(length: buffer.readableBytes) == "hello arena")
+        let chain: Chain = [Bytes("ab".utf8), Bytes("cd".utf8)]
+        var joined = ByteBuffer(chain, allocator: .arena)
+        #expect(joined.readString(length: 4) == "abcd")
+    }
+
+    @Test func theArenaAllocatorRoutesNIOBuffersIntoTheNIOArena() throws {
+        #if Jemalloc
+        let before = try #require(ArenaAllocator.nio.statistics().jemalloc)
+        var buffers: [ByteBuffer] = []
+        for index in 0..<100 {
+            var buffer = ByteBufferAllocator.arena.buffer(capacity: 1000)
+            buffer.writeInteger(UInt64(index))
+            buffer.writeBytes(Array(repeating: UInt8(index), count: 3000))  // grows: reallocate
+            buffers.append(buffer)
+        }
+        let during = try #require(ArenaAllocator.nio.statistics().jemalloc)
+        #expect(during.allocated >= before.allocated + 100 * 3008, "the arena holds the buffers")
+        #expect(
+            during.smallAllocations + during.largeAllocations >= before.smallAllocations + before.largeAllocations + 100
+        )
+        for (index, buffer) in buffers.enumerated() {
+            #expect(buffer.getInteger(at: 0, as: UInt64.self) == UInt64(index))
+            #expect(buffer.getBytes(at: 3007, length: 1) == [UInt8(index)])
+        }
+        buffers.removeAll()
+        let after = try #require(ArenaAllocator.nio.statistics().jemalloc)
+        #expect(after.allocated < during.allocated)
+        #else
+        var buffer = ByteBufferAllocator.arena.buffer(capacity: 10)
+        buffer.writeBytes(Array(repeating: 1, count: 100))
+        #expect(buffer.readableBytes == 100)
+        #endif
+    }
+
+    @Test func dataOverBytesIsZeroCopyAndKeepsTheMemoryAlive() {
+        var data: Data
+        let address: UnsafeRawPointer
+        do {
+            let bytes = Bytes((0..<100).map { UInt8($0) })
+            address = bytes.region.baseAddress
+            data = Data(bytes)
+        }
+        data.withUnsafeBytes { #expect($0.baseAddress == address) }
+        #expect(Array(data) == (0..<100).map { UInt8($0) })
+        #expect(Data(Bytes([1, 2, 3])) == Data([1, 2, 3]))
+        #expect(Data(Bytes()).isEmpty)
+    }
+}
