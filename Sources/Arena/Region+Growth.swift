@@ -150,3 +150,12 @@ extension Region {
         return Region(storage: empty, start: empty.base, count: 0)
     }
 }
+
+extension Region {
+    /// Counts a handle to this region exported to foreign code (+1) or released (-1), in the
+    /// statistics of the region's arena (`liveForeignExports`; the shared arena's for foreign
+    /// memory), so a foreign side that forgets to release shows up.
+    package func countForeignExport(_ delta: Int) {
+        arenaCore.foreignExports.add(delta, ordering: .relaxed)
+    }
+}
