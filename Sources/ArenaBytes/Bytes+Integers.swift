@@ -12,11 +12,7 @@ extension Bytes {
         byteOrder: ByteOrder = .big,
         as type: T.Type = T.self
     ) -> T? {
-        let size = MemoryLayout<T>.size
-        guard index >= 0 && index <= count &- size else { return nil }
-        // SAFETY: `index + size <= count` was checked above; the load may be unaligned.
-        let raw = _region.start.loadUnaligned(fromByteOffset: index, as: T.self)
-        return T(_storedIn: byteOrder, raw)
+        _loadInteger(from: _region.start, count: count, at: index, byteOrder: byteOrder)
     }
 
     /// Removes an integer stored in `byteOrder` from the front and returns it, or returns
@@ -34,4 +30,18 @@ extension Bytes {
         _region._count -= size
         return value
     }
+}
+
+/// The integer stored at `index` of the `count` bytes at `start`, or `nil` when they end
+/// before it does: the one bounds check behind every `getInteger`.
+@inlinable @inline(__always)
+func _loadInteger<T: FixedWidthInteger>(
+    from start: UnsafeRawPointer,
+    count: Int,
+    at index: Int,
+    byteOrder: ByteOrder
+) -> T? {
+    guard index >= 0 && index <= count &- MemoryLayout<T>.size else { return nil }
+    // SAFETY: `index + size <= count` was checked above; the load may be unaligned.
+    return T(_storedIn: byteOrder, start.loadUnaligned(fromByteOffset: index, as: T.self))
 }

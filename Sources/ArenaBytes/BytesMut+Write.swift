@@ -96,8 +96,6 @@ extension BytesMut {
         byteOrder: ByteOrder = .big,
         as type: T.Type = T.self
     ) -> T? {
-        let size = MemoryLayout<T>.size
-        guard index >= 0 && index <= _count &- size else { return nil }
-        return T(_storedIn: byteOrder, _region.start.loadUnaligned(fromByteOffset: index, as: T.self))
+        _loadInteger(from: _region.start, count: _count, at: index, byteOrder: byteOrder)
     }
 }

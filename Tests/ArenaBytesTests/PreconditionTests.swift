@@ -49,6 +49,21 @@ struct BytesPreconditionTests {
         }
     }
 
+    @Test func bytesMutSubscriptSetterAndChainIndexPreconditions() async {
+        await #expect(processExitsWith: .failure) {
+            var writer = BytesMut(capacity: 4)
+            writer[0] = 1
+        }
+        await #expect(processExitsWith: .failure) {
+            let chain: Chain = [[1, 2]]
+            _ = chain[chain.endIndex]
+        }
+        await #expect(processExitsWith: .failure) {
+            let chain: Chain = [[1, 2]]
+            _ = chain.index(after: chain.endIndex)
+        }
+    }
+
     @Test func theTrappingFormsTrapWhenTheArenaIsFull() async {
         await #expect(processExitsWith: .failure) {
             let arena = try! ArenaAllocator(.init(name: "full", limit: 64 << 10))
@@ -58,6 +73,11 @@ struct BytesPreconditionTests {
             let arena = try! ArenaAllocator(.init(name: "full", limit: 64 << 10))
             var writer = BytesMut(in: arena)
             writer.append(contentsOf: Array(repeating: 0, count: 1 << 20))
+        }
+        await #expect(processExitsWith: .failure) {
+            let arena = try! ArenaAllocator(.init(name: "full", limit: 64 << 10))
+            let big = Bytes(Array(repeating: 1, count: 40 << 10), in: arena)
+            _ = Chain([big, Bytes([2])]).flattened(in: arena)
         }
     }
 }
