@@ -30,6 +30,11 @@ public final class ArenaAllocator: Sendable {
         /// The most bytes the arena may hold from the system (chunks and dedicated blocks), or
         /// `nil` for no limit. At least one chunk.
         public var limit: Int?
+        /// Whether each thread carves small regions from a chunk of its own, with no lock:
+        /// faster when many threads allocate, at the cost of one partly used chunk per thread
+        /// (and a thread keeps its chunk of a dropped arena until it next needs a new chunk or
+        /// exits). Off by default; on for ``ArenaAllocator/shared``.
+        public var threadLocalChunks: Bool
 
         /// Creates a configuration.
         ///
@@ -37,10 +42,17 @@ public final class ArenaAllocator: Sendable {
         ///   - name: a name for statistics and error messages.
         ///   - chunkSize: a power of two from 4 KiB to 1 GiB; 64 KiB by default.
         ///   - limit: the byte limit, at least `chunkSize`; none by default.
-        public init(name: String = "arena", chunkSize: Int = 64 << 10, limit: Int? = nil) {
+        ///   - threadLocalChunks: whether each thread carves from a chunk of its own.
+        public init(
+            name: String = "arena",
+            chunkSize: Int = 64 << 10,
+            limit: Int? = nil,
+            threadLocalChunks: Bool = false
+        ) {
             self.name = name
             self.chunkSize = chunkSize
             self.limit = limit
+            self.threadLocalChunks = threadLocalChunks
         }
 
         func validate() throws(ArenaError) {
@@ -72,7 +84,8 @@ public final class ArenaAllocator: Sendable {
         self.core = try ArenaCore(
             name: configuration.name,
             chunkSize: configuration.chunkSize,
-            limit: configuration.limit
+            limit: configuration.limit,
+            threadLocalChunks: configuration.threadLocalChunks
         )
     }
 
@@ -80,14 +93,31 @@ public final class ArenaAllocator: Sendable {
         core.close()
     }
 
-    /// The process-wide arena, with no limit: where views are allocated when no arena is named.
+    /// The process-wide arena, with no limit and thread-local chunks: where views are
+    /// allocated when no arena is named.
     public static let shared: ArenaAllocator = {
         do {
-            return try ArenaAllocator(.init(name: "shared"))
+            return try ArenaAllocator(.init(name: "shared", threadLocalChunks: true))
         } catch {
             fatalError("cannot create the shared arena: \(error)")
         }
     }()
+
+    /// The shared arena's core, reachable without retaining anything: the shared arena lives
+    /// for the whole process, and a default argument of `.shared` would cost a retain and a
+    /// release of it on every call.
+    package static let sharedCore = Unmanaged.passUnretained(shared.core)
+
+    /// `allocate(byteCount:alignment:)` on the shared arena, without touching its refcount.
+    @usableFromInline
+    package static func allocateShared(byteCount: Int) throws(ArenaError) -> Region {
+        precondition(byteCount >= 0, "ArenaAllocator.allocate(byteCount: \(byteCount)): negative byte count")
+        if byteCount == 0 { return Region() }
+        let result = sharedCore._withUnsafeGuaranteedRef { core in
+            Result { () throws(ArenaError) in try core.allocate(byteCount: byteCount, alignment: 16) }
+        }
+        return try result.get()
+    }
 
     /// Hands out a region of `byteCount` bytes whose address is a multiple of `alignment`.
     ///

@@ -87,7 +87,7 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
         /// Bytes in dirty pages, unused but not yet given back (`pdirty` × page size).
         public var dirtyBytes: Int
         /// Bytes in muzzy pages, advised away lazily (`pmuzzy` × page size).
-        public var mutedBytes: Int
+        public var muzzyBytes: Int
         /// Bytes in physically resident pages (`resident`).
         public var resident: Int
         /// Bytes mapped (`mapped`).
@@ -113,7 +113,7 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
             largeAllocated: Int,
             activeBytes: Int,
             dirtyBytes: Int,
-            mutedBytes: Int,
+            muzzyBytes: Int,
             resident: Int,
             mapped: Int,
             retained: Int,
@@ -129,7 +129,7 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
             self.largeAllocated = largeAllocated
             self.activeBytes = activeBytes
             self.dirtyBytes = dirtyBytes
-            self.mutedBytes = mutedBytes
+            self.muzzyBytes = muzzyBytes
             self.resident = resident
             self.mapped = mapped
             self.retained = retained

@@ -58,6 +58,22 @@ public struct BytesMut: ~Copyable, Sendable {
         }
     }
 
+    /// A writer with room for at least `capacity` bytes, in ``Arena/ArenaAllocator/shared``.
+    ///
+    /// The same as `init(capacity:in: .shared)`, minus a retain and release of the arena.
+    ///
+    /// - Precondition: `capacity >= 0`.
+    /// - Complexity: O(1); a zero capacity allocates nothing.
+    @inlinable
+    public init(capacity: Int = 0) {
+        precondition(capacity >= 0, "BytesMut(capacity: \(capacity)): negative capacity")
+        do {
+            self.init(region: try ArenaAllocator.allocateShared(byteCount: capacity), count: 0)
+        } catch {
+            BytesMut.allocationFailed(error, requested: capacity, in: ArenaAllocator.shared.configuration)
+        }
+    }
+
     /// A writer with room for at least `capacity` bytes, in `arena`.
     ///
     /// - Throws: `ArenaError.limitExceeded` or `.outOfMemory`; nothing else changes.

@@ -15,11 +15,14 @@ private final class WriterSlot {
 /// A failure prints the seed; `ARENA_TEST_SEED=<seed> swift test --filter Differential` replays it.
 @Suite("Differential against [UInt8]")
 struct DifferentialTests {
-    @Test func randomOperationsMatchAnArrayModel() throws {
+    @Test(arguments: [false, true])
+    func randomOperationsMatchAnArrayModel(threadLocalChunks: Bool) throws {
         let seed = testSeed()
         let operations = 120_000
         var random = SeededGenerator(seed: seed)
-        let arena = try ArenaAllocator(.init(name: "differential", chunkSize: 16 << 10))
+        let arena = try ArenaAllocator(
+            .init(name: "differential", chunkSize: 16 << 10, threadLocalChunks: threadLocalChunks)
+        )
         var writers: [WriterSlot] = []
         var views: [(bytes: Bytes, model: [UInt8])] = []
         var failures = 0

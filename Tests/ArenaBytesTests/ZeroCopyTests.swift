@@ -5,9 +5,9 @@ import Testing
 /// jemalloc, every byte the thread allocated, Swift objects included).
 @Suite("Zero copy")
 struct ZeroCopyTests {
-    let arena = try! ArenaAllocator(.init(name: "zero-copy"))
-
-    @Test func cloneSliceSplitFreezeMergeAllocateNothingAndShareAddresses() {
+    @Test(arguments: [false, true])
+    func cloneSliceSplitFreezeMergeAllocateNothingAndShareAddresses(threadLocalChunks: Bool) {
+        let arena = try! ArenaAllocator(.init(name: "zero-copy", threadLocalChunks: threadLocalChunks))
         var writer = BytesMut(capacity: 4096, in: arena)
         writer.append(contentsOf: (0..<4096).map { UInt8(truncatingIfNeeded: $0) })
         let base = writer.withUnsafeBytes { $0.baseAddress! }
@@ -35,7 +35,9 @@ struct ZeroCopyTests {
         #expect(Bytes(frozen[10..<20]).region.baseAddress == base + 10, "Bytes(slice) is zero-copy")
     }
 
-    @Test func writerSplitAndAdjacentUnsplitAllocateNothing() {
+    @Test(arguments: [false, true])
+    func writerSplitAndAdjacentUnsplitAllocateNothing(threadLocalChunks: Bool) {
+        let arena = try! ArenaAllocator(.init(name: "zero-copy", threadLocalChunks: threadLocalChunks))
         var writer = BytesMut(capacity: 1024, in: arena)
         writer.append(contentsOf: Array(repeating: 1, count: 600))
         let base = writer.withUnsafeBytes { $0.baseAddress! }
@@ -56,7 +58,9 @@ struct ZeroCopyTests {
         #expect(writer.count == 600 && writer.capacity == 1024)
     }
 
-    @Test func frameSplittingAllocatesNothing() {
+    @Test(arguments: [false, true])
+    func frameSplittingAllocatesNothing(threadLocalChunks: Bool) {
+        let arena = try! ArenaAllocator(.init(name: "zero-copy", threadLocalChunks: threadLocalChunks))
         var buffer = BytesMut(capacity: 64 << 10, in: arena)
         buffer.append(contentsOf: Array(repeating: 9, count: 64 << 10))
         var view = buffer.freeze()
@@ -73,7 +77,9 @@ struct ZeroCopyTests {
         #endif
     }
 
-    @Test func aReadBufferCycledAThousandTimesAllocatesOnce() {
+    @Test(arguments: [false, true])
+    func aReadBufferCycledAThousandTimesAllocatesOnce(threadLocalChunks: Bool) {
+        let arena = try! ArenaAllocator(.init(name: "zero-copy", threadLocalChunks: threadLocalChunks))
         var frames: [Bytes] = []
         frames.reserveCapacity(256)
         var buffer = BytesMut(in: arena)
@@ -91,7 +97,9 @@ struct ZeroCopyTests {
         #expect(counted.regions == 1)
     }
 
-    @Test func reclaimingTheLastViewGivesItsMemoryBack() {
+    @Test(arguments: [false, true])
+    func reclaimingTheLastViewGivesItsMemoryBack(threadLocalChunks: Bool) {
+        let arena = try! ArenaAllocator(.init(name: "zero-copy", threadLocalChunks: threadLocalChunks))
         var writer = BytesMut(capacity: 100, in: arena)
         writer.append(contentsOf: [1, 2, 3])
         let frozen = writer.freeze()
@@ -118,7 +126,9 @@ struct ZeroCopyTests {
         #expect(!reclaimedEmpty)
     }
 
-    @Test func growthAtTheTopOfTheChunkStaysInPlace() {
+    @Test(arguments: [false, true])
+    func growthAtTheTopOfTheChunkStaysInPlace(threadLocalChunks: Bool) {
+        let arena = try! ArenaAllocator(.init(name: "zero-copy", threadLocalChunks: threadLocalChunks))
         var writer = BytesMut(capacity: 64, in: arena)
         writer.append(contentsOf: Array(repeating: 5, count: 64))
         let before = writer.withUnsafeBytes { $0.baseAddress }

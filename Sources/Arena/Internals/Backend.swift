@@ -191,7 +191,7 @@ enum Backend {
             largeAllocated: large,
             activeBytes: size("pactive") * pageSize,
             dirtyBytes: size("pdirty") * pageSize,
-            mutedBytes: size("pmuzzy") * pageSize,
+            muzzyBytes: size("pmuzzy") * pageSize,
             resident: size("resident"),
             mapped: size("mapped"),
             retained: size("retained"),

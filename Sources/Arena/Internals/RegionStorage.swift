@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What keeps a region's memory alive. Its ARC count is the refcount of every region carved
 /// from it: copying a `Region` retains it, and the memory goes back when the last copy is gone.
 ///
@@ -52,9 +54,13 @@ package final class EmptyStorage: RegionStorage, @unchecked Sendable {
 
 /// A chunk from the arena's jemalloc arena: small regions are carved from it by a bump pointer.
 final class Chunk: RegionStorage, @unchecked Sendable {
-    /// Bytes carved for regions so far. Guarded by the arena's lock while the chunk is current;
-    /// read once more when the chunk dies.
-    @exclusivity(unchecked) var carved = 0
+    /// Bytes carved for regions so far, and how many regions. Written only by the chunk's one
+    /// carver (see `countCarve`), read by the statistics.
+    let carved = Atomic<Int>(0)
+    let carves = Atomic<Int>(0)
+    /// The arena's list of live chunks, guarded by the arena's lock.
+    unowned(unsafe) var previous: Chunk?
+    unowned(unsafe) var next: Chunk?
 
     init(core: ArenaCore, base: UnsafeMutableRawPointer, capacity: Int) {
         super.init(kind: .chunk, core: core, base: base, capacity: capacity)
@@ -62,7 +68,7 @@ final class Chunk: RegionStorage, @unchecked Sendable {
 
     deinit {
         // SAFETY: a chunk is only made with a core (see init).
-        core.unsafelyUnwrapped.chunkDied(base, carved: carved)
+        core.unsafelyUnwrapped.chunkDied(self)
     }
 }
 

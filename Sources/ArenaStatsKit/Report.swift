@@ -1,0 +1,319 @@
+/// What `arena-stats read` reports about one statistics document: where the memory is, how
+/// much is fragmentation, and which size classes waste the most.
+///
+/// Built from a ``StatsDocument`` by ``init(document:source:options:)``; rendered as a table, JSON or CSV
+/// (see ``ReportRendering``). Figures the document lacks are `nil` and left out of JSON.
+public struct StatsReport: Sendable, Codable, Equatable {
+    /// The input the figures come from (a path or `<stdin>`).
+    public var source: String
+    /// The jemalloc version, when the document has it.
+    public var version: String?
+    /// Process-wide figures and the ratios derived from them.
+    public var totals: Totals?
+    /// One row per arena entry of the document (merged, destroyed, numbered), in key order.
+    public var arenas: [ArenaRow]
+    /// Where the size-class rows come from: `merged`, `arena 3`, `sum of arenas 0, 1, 2`.
+    public var sizeClassScope: String?
+    /// Small size classes (bins) with slabs in use (all of them with `includeIdleClasses`).
+    public var sizeClasses: [SizeClassRow]
+    /// Large size classes with live allocations.
+    public var largeClasses: [LargeClassRow]
+    /// The small size classes wasting the most bytes, most first.
+    public var topWasters: [SizeClassRow]
+    /// What the document lacks and what that hides, one line each.
+    public var absent: [String]
+    /// What the reader did to the input (bytes skipped), one line each.
+    public var notes: [String]
+
+    /// How a report is built.
+    public struct Options: Sendable, Equatable {
+        /// Which arena's size classes to show; `nil` picks merged, else the only arena, else the sum.
+        public var arena: ArenaKey?
+        /// How many of the most wasteful size classes to list.
+        public var top: Int
+        /// Whether to list size classes with no slabs in use.
+        public var includeIdleClasses: Bool
+
+        /// Creates options.
+        public init(arena: ArenaKey? = nil, top: Int = 5, includeIdleClasses: Bool = false) {
+            self.arena = arena
+            self.top = top
+            self.includeIdleClasses = includeIdleClasses
+        }
+    }
+
+    /// Process-wide figures (`stats.*`) and ratios.
+    public struct Totals: Sendable, Codable, Equatable {
+        /// Bytes in live allocations.
+        public var allocated: Int?
+        /// Bytes in active pages.
+        public var active: Int?
+        /// Bytes of jemalloc metadata.
+        public var metadata: Int?
+        /// Bytes resident.
+        public var resident: Int?
+        /// Bytes mapped.
+        public var mapped: Int?
+        /// Bytes retained (virtual, unmapped).
+        public var retained: Int?
+        /// `1 - allocated / active`: the share of active pages not holding live allocations.
+        public var fragmentation: Double?
+        /// `allocated / resident`: the share of resident memory holding live allocations.
+        public var allocatedToResident: Double?
+    }
+
+    /// One arena's figures in bytes, with its fragmentation.
+    public struct ArenaRow: Sendable, Codable, Equatable {
+        /// The arena's key: `merged`, `destroyed` or its index.
+        public var arena: ArenaKey
+        /// Threads assigned to it.
+        public var threads: Int?
+        /// Bytes in live small allocations.
+        public var smallAllocated: Int?
+        /// Bytes in live large allocations.
+        public var largeAllocated: Int?
+        /// Small and large together.
+        public var allocated: Int?
+        /// Bytes in active pages (`pactive` × page size).
+        public var active: Int?
+        /// Bytes in dirty pages.
+        public var dirty: Int?
+        /// Bytes in muzzy pages.
+        public var muzzy: Int?
+        /// Bytes resident.
+        public var resident: Int?
+        /// Bytes mapped.
+        public var mapped: Int?
+        /// Bytes retained.
+        public var retained: Int?
+        /// Metadata bytes (`base + internal`).
+        public var metadata: Int?
+        /// Bytes held in thread caches.
+        public var threadCache: Int?
+        /// `1 - allocated / active` for this arena.
+        public var fragmentation: Double?
+    }
+
+    /// One small size class: how full its slabs are and what the free regions cost.
+    public struct SizeClassRow: Sendable, Codable, Equatable {
+        /// The bin index.
+        public var index: Int
+        /// The region size in bytes; `nil` without general information.
+        public var size: Int?
+        /// Regions per slab.
+        public var regionsPerSlab: Int?
+        /// Regions in use (`curregs`).
+        public var regionsInUse: Int
+        /// Slabs in use (`curslabs`).
+        public var slabs: Int
+        /// Slabs with a free region (`nonfull_slabs`).
+        public var nonfullSlabs: Int
+        /// Regions the slabs hold: `slabs × regionsPerSlab`.
+        public var capacity: Int?
+        /// `regionsInUse / capacity`; `nil` with no slabs or no sizes.
+        public var utilization: Double?
+        /// Bytes in regions in use: `regionsInUse × size`.
+        public var allocatedBytes: Int?
+        /// Bytes in free regions of live slabs: `(capacity - regionsInUse) × size`.
+        public var wastedBytes: Int?
+        /// Allocations made (`nmalloc`).
+        public var allocations: UInt64
+        /// Deallocations made (`ndalloc`).
+        public var deallocations: UInt64
+    }
+
+    /// One large size class with live allocations.
+    public struct LargeClassRow: Sendable, Codable, Equatable {
+        /// The large class index (`lextents[i]`).
+        public var index: Int
+        /// The class size in bytes; `nil` without general information.
+        public var size: Int?
+        /// Live allocations (`curlextents`).
+        public var count: Int
+        /// `count × size`.
+        public var bytes: Int?
+    }
+}
+
+// MARK: - Building
+
+extension StatsReport {
+    /// Analyzes a document.
+    ///
+    /// - Parameters:
+    ///   - document: the parsed statistics.
+    ///   - source: how to name the input in the report.
+    ///   - options: which arena's size classes, how many top wasters.
+    /// - Throws: ``StatsInputError`` of kind `notFound` when `options.arena` is not in the document.
+    public init(document: StatsDocument, source: String, options: Options = .init()) throws(StatsInputError) {
+        self.source = source
+        self.version = document.version
+        self.totals = document.totals.map(Self.totals)
+        let pageSize = document.general?.pageSize
+        self.arenas = document.arenas.sorted { $0.key < $1.key }.map { Self.arenaRow($0, pageSize: pageSize) }
+        self.absent = document.absences.map(\.description)
+        self.notes = document.notes
+        if document.general != nil && pageSize == nil {
+            absent.append("page size absent: arena page counts are not converted to bytes")
+        }
+
+        let scope = try Self.scope(of: document, requested: options.arena, source: source)
+        self.sizeClassScope = scope?.name
+        let rows = Self.sizeClassRows(scope?.figures, general: document.general)
+        self.sizeClasses = options.includeIdleClasses ? rows : rows.filter { $0.slabs > 0 }
+        self.largeClasses = Self.largeClassRows(scope?.figures, general: document.general).filter { $0.count > 0 }
+        self.topWasters = Array(
+            rows.filter { ($0.wastedBytes ?? 0) > 0 }
+                .sorted { ($0.wastedBytes!, $1.index) > ($1.wastedBytes!, $0.index) }
+                .prefix(max(0, options.top))
+        )
+    }
+
+    static func totals(_ totals: StatsDocument.Totals) -> Totals {
+        Totals(
+            allocated: totals.allocated,
+            active: totals.active,
+            metadata: totals.metadata,
+            resident: totals.resident,
+            mapped: totals.mapped,
+            retained: totals.retained,
+            fragmentation: fragmentation(allocated: totals.allocated, active: totals.active),
+            allocatedToResident: ratio(totals.allocated, totals.resident)
+        )
+    }
+
+    static func arenaRow(_ arena: ArenaFigures, pageSize: Int?) -> ArenaRow {
+        func bytes(_ pages: Int?) -> Int? {
+            guard let pages, let pageSize else { return nil }
+            return pages * pageSize
+        }
+        let active = bytes(arena.activePages)
+        return ArenaRow(
+            arena: arena.key,
+            threads: arena.threads,
+            smallAllocated: arena.smallAllocated,
+            largeAllocated: arena.largeAllocated,
+            allocated: arena.allocated,
+            active: active,
+            dirty: bytes(arena.dirtyPages),
+            muzzy: bytes(arena.muzzyPages),
+            resident: arena.resident,
+            mapped: arena.mapped,
+            retained: arena.retained,
+            metadata: arena.metadata,
+            threadCache: arena.threadCacheBytes,
+            fragmentation: fragmentation(allocated: arena.allocated, active: active)
+        )
+    }
+
+    /// `1 - allocated / active`, or `nil` when either is unknown or nothing is active.
+    static func fragmentation(allocated: Int?, active: Int?) -> Double? {
+        guard let share = ratio(allocated, active) else { return nil }
+        return 1 - share
+    }
+
+    /// `numerator / denominator`, or `nil` when either is unknown or the denominator is zero.
+    static func ratio(_ numerator: Int?, _ denominator: Int?) -> Double? {
+        guard let numerator, let denominator, denominator > 0 else { return nil }
+        return Double(numerator) / Double(denominator)
+    }
+
+    /// The figures size classes are read from, and how to name them.
+    struct Scope {
+        var name: String
+        var figures: ArenaFigures
+    }
+
+    /// Picks the requested arena, else merged, else the only arena, else the sum of all listed.
+    static func scope(
+        of document: StatsDocument,
+        requested: ArenaKey?,
+        source: String
+    ) throws(StatsInputError) -> Scope? {
+        if let requested {
+            guard let figures = document.arena(requested) else {
+                let listed = document.arenas.map(\.key).sorted().map(\.description).joined(separator: ", ")
+                throw StatsInputError(
+                    source: source,
+                    kind: .notFound,
+                    detail: "no arena \(requested) in the statistics (listed: \(listed.isEmpty ? "none" : listed))"
+                )
+            }
+            return Scope(name: name(of: requested), figures: figures)
+        }
+        if let merged = document.arena(.merged) { return Scope(name: "merged", figures: merged) }
+        let parts = document.arenas.sorted { $0.key < $1.key }
+        guard let first = parts.first else { return nil }
+        if parts.count == 1 { return Scope(name: name(of: first.key), figures: first) }
+        let names = parts.map(\.key.description).joined(separator: ", ")
+        return Scope(name: "sum of arenas \(names)", figures: sum(parts))
+    }
+
+    static func name(of key: ArenaKey) -> String {
+        if case .index(let index) = key { return "arena \(index)" }
+        return key.description
+    }
+
+    /// Sums the size-class counters of several arenas (what jemalloc's merged entry holds).
+    static func sum(_ parts: [ArenaFigures]) -> ArenaFigures {
+        var total = ArenaFigures(key: .merged)
+        for part in parts {
+            if let bins = part.bins {
+                var sum = total.bins ?? []
+                for (index, bin) in bins.enumerated() {
+                    if index == sum.count {
+                        sum.append(bin)
+                        continue
+                    }
+                    sum[index].regionsInUse += bin.regionsInUse
+                    sum[index].slabs += bin.slabs
+                    sum[index].nonfullSlabs += bin.nonfullSlabs
+                    sum[index].allocations += bin.allocations
+                    sum[index].deallocations += bin.deallocations
+                    sum[index].requests += bin.requests
+                }
+                total.bins = sum
+            }
+            if let counts = part.largeClassCounts {
+                var sum = total.largeClassCounts ?? []
+                for (index, count) in counts.enumerated() {
+                    if index == sum.count { sum.append(count) } else { sum[index] += count }
+                }
+                total.largeClassCounts = sum
+            }
+        }
+        return total
+    }
+
+    /// Every small size class of `figures`, idle ones included.
+    static func sizeClassRows(_ figures: ArenaFigures?, general: StatsDocument.General?) -> [SizeClassRow] {
+        guard let bins = figures?.bins else { return [] }
+        return bins.enumerated().map { index, bin in
+            let sizeClass = general.flatMap { index < $0.binClasses.count ? $0.binClasses[index] : nil }
+            let capacity = sizeClass.map { bin.slabs * $0.regionsPerSlab }
+            return SizeClassRow(
+                index: index,
+                size: sizeClass?.size,
+                regionsPerSlab: sizeClass?.regionsPerSlab,
+                regionsInUse: bin.regionsInUse,
+                slabs: bin.slabs,
+                nonfullSlabs: bin.nonfullSlabs,
+                capacity: capacity,
+                utilization: ratio(bin.regionsInUse, capacity),
+                allocatedBytes: sizeClass.map { bin.regionsInUse * $0.size },
+                wastedBytes: sizeClass.map { max(0, capacity! - bin.regionsInUse) * $0.size },
+                allocations: bin.allocations,
+                deallocations: bin.deallocations
+            )
+        }
+    }
+
+    /// Every large size class of `figures`, idle ones included.
+    static func largeClassRows(_ figures: ArenaFigures?, general: StatsDocument.General?) -> [LargeClassRow] {
+        guard let counts = figures?.largeClassCounts else { return [] }
+        return counts.enumerated().map { index, count in
+            let size = general.flatMap { index < $0.largeClassSizes.count ? $0.largeClassSizes[index] : nil }
+            return LargeClassRow(index: index, size: size, count: count, bytes: size.map { $0 * count })
+        }
+    }
+}

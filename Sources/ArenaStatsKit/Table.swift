@@ -1,0 +1,170 @@
+/// A plain-text table with aligned columns, as the terminal output uses.
+///
+/// ```
+/// size  slabs  in use  util    wasted
+/// ----  -----  ------  ------  ---------
+///   16      3     700   91.1%  1.1 KiB
+/// ```
+/// Columns are separated by two spaces; numbers align right, text left; trailing spaces are
+/// trimmed. Every character is assumed to take one terminal column (true of what we print:
+/// ASCII and the block elements of ``Format/bar(_:width:)``).
+public struct TextTable: Sendable {
+    /// How a column aligns its cells.
+    public enum Alignment: Sendable {
+        /// Pad on the right (text).
+        case left
+        /// Pad on the left (numbers).
+        case right
+    }
+
+    /// A column's title and alignment.
+    public struct Column: Sendable {
+        /// The header.
+        public var title: String
+        /// How cells align.
+        public var alignment: Alignment
+
+        /// Creates a column.
+        public init(_ title: String, _ alignment: Alignment = .right) {
+            self.title = title
+            self.alignment = alignment
+        }
+    }
+
+    /// The columns.
+    public var columns: [Column]
+    /// The rows; each has one cell per column (missing cells print empty).
+    public var rows: [[String]] = []
+
+    /// Creates a table with no rows.
+    public init(_ columns: [Column]) {
+        self.columns = columns
+    }
+
+    /// Appends a row.
+    public mutating func append(_ row: [String]) {
+        rows.append(row)
+    }
+
+    /// The table as lines: header, a rule of dashes, then the rows, each prefixed by `indent` spaces.
+    ///
+    /// - Complexity: O(cells).
+    public func render(indent: Int = 2) -> String {
+        var widths = columns.map(\.title.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            }
+        }
+        let prefix = String(repeating: " ", count: indent)
+        func line(_ cells: [String]) -> String {
+            var parts: [String] = []
+            for (index, column) in columns.enumerated() {
+                let cell = index < cells.count ? cells[index] : ""
+                let padding = String(repeating: " ", count: widths[index] - cell.count)
+                parts.append(column.alignment == .left ? cell + padding : padding + cell)
+            }
+            return prefix + trimmingTrailingSpaces(parts.joined(separator: "  "))
+        }
+        var lines = [line(columns.map(\.title)), line(widths.map { String(repeating: "-", count: $0) })]
+        lines += rows.map(line)
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// `text` without trailing spaces.
+func trimmingTrailingSpaces(_ text: String) -> String {
+    var text = Substring(text)
+    while text.last == " " { text = text.dropLast() }
+    return String(text)
+}
+
+// MARK: - Formatting
+
+/// How figures are written in tables: bytes in binary units, ratios as percentages, bars.
+///
+/// No Foundation and no locale: the output is the same everywhere.
+public enum Format {
+    /// A horizontal bar of `width` columns, filled to `fraction` in eighths of a column.
+    ///
+    /// `bar(0.5, width: 4)` is `"██  "`; `nil` gives blanks. Fractions are clamped to 0...1.
+    public static func bar(_ fraction: Double?, width: Int) -> String {
+        guard width > 0 else { return "" }
+        guard let fraction, fraction.isFinite else { return String(repeating: " ", count: width) }
+        let eighths = Int((min(max(fraction, 0), 1) * Double(width * 8)).rounded())
+        let partials: [Character] = [" ", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
+        var bar = String(repeating: "█", count: eighths / 8)
+        if eighths % 8 > 0 { bar.append(partials[eighths % 8]) }
+        return bar + String(repeating: " ", count: width - bar.count)
+    }
+
+    /// Formats `value` with exactly `digits` decimals, rounding half away from zero.
+    ///
+    /// `fixed(0.2615, digits: 1)` is `"0.3"`; no Foundation, no locale.
+    public static func fixed(_ value: Double, digits: Int) -> String {
+        guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
+        var scale = 1.0
+        for _ in 0..<max(0, digits) { scale *= 10 }
+        let scaled = (abs(value) * scale).rounded()
+        guard scaled < 9e18 else { return String(value) }
+        let units = Int(scaled)
+        let sign = value < 0 && units != 0 ? "-" : ""
+        let whole = units / Int(scale)
+        guard digits > 0 else { return sign + String(whole) }
+        var fraction = String(units % Int(scale))
+        fraction = String(repeating: "0", count: digits - fraction.count) + fraction
+        return sign + String(whole) + "." + fraction
+    }
+
+    /// A percentage with one decimal: `0.2615` is `"26.2%"`; `nil` is `"-"`.
+    public static func percent(_ ratio: Double?) -> String {
+        guard let ratio else { return "-" }
+        return fixed(ratio * 100, digits: 1) + "%"
+    }
+
+    /// A byte count in binary units with one decimal: `950480` is `"928.2 KiB"`; `nil` is `"-"`.
+    public static func humanBytes(_ bytes: Int?) -> String {
+        guard let bytes else { return "-" }
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        var value = Double(bytes.magnitude)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        let sign = bytes < 0 ? "-" : ""
+        if unit == 0 { return "\(sign)\(bytes.magnitude) B" }
+        return "\(sign)\(fixed(value, digits: 1)) \(units[unit])"
+    }
+
+    /// A signed change: `+1.2 KiB`, `-16 B`, `0 B`; `nil` is `"-"`.
+    public static func humanChange(_ bytes: Int?) -> String {
+        guard let bytes else { return "-" }
+        return (bytes > 0 ? "+" : "") + humanBytes(bytes)
+    }
+
+    /// An optional integer, or `"-"`.
+    static func cell(_ value: Int?) -> String {
+        value.map(String.init) ?? "-"
+    }
+
+    /// A signed integer change: `+3`, `-2`, `0`; `nil` is `"-"`.
+    static func signed(_ value: Int?) -> String {
+        guard let value else { return "-" }
+        return value > 0 ? "+\(value)" : String(value)
+    }
+
+    /// `camelCase` as words: `bytesHandedOut` is `"bytes handed out"`.
+    static func words(_ identifier: String) -> String {
+        var result = ""
+        for character in identifier {
+            if character.isUppercase {
+                result.append(" ")
+                result.append(contentsOf: character.lowercased())
+            } else {
+                result.append(character)
+            }
+        }
+        return result
+    }
+}

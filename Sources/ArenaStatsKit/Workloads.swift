@@ -1,0 +1,111 @@
+import Arena
+
+/// A built-in allocation pattern that `arena-stats run` replays on a fresh ``ArenaAllocator``.
+///
+/// Every workload is deterministic for a given seed and scale: the same requests in the same
+/// order, the same regions kept alive at the end.
+public enum Workload: String, CaseIterable, Sendable, Codable, CustomStringConvertible {
+    /// Many small regions (16-256 bytes), all kept: carved from chunks by the bump pointer.
+    case small
+    /// A few large regions (16 KiB-1 MiB), all kept: each a dedicated jemalloc block.
+    case large
+    /// Mostly small, some medium and a few large requests; about half are dropped at once.
+    case mixed
+    /// A stream of short-lived regions (32 B-2 KiB) in a window of 512 live ones: chunks die,
+    /// go to the chunk cache and come back.
+    case churn
+
+    /// One line on what the workload does, for help and reports.
+    public var summary: String {
+        switch self {
+        case .small: "20000 regions of 16-256 B, all kept (carved from chunks)"
+        case .large: "48 regions of 16 KiB-1 MiB, all kept (dedicated blocks)"
+        case .mixed: "10000 requests: 80% 16 B-1 KiB, 15% 1-16 KiB, 5% 32-512 KiB; half dropped at once"
+        case .churn: "50000 regions of 32 B-2 KiB through a window of 512 live ones"
+        }
+    }
+
+    /// The workload's name.
+    public var description: String { rawValue }
+
+    /// What a workload asked for and what it keeps alive.
+    public struct Outcome {
+        /// The regions alive at the end; dropping them releases the workload's memory.
+        public var survivors: [Region]
+        /// How many regions were requested.
+        public var requests: Int
+        /// How many bytes were requested in all.
+        public var requestedBytes: Int
+
+        /// The bytes in surviving regions.
+        public var survivingBytes: Int { survivors.reduce(0) { $0 + $1.count } }
+    }
+
+    /// Replays the workload on `arena`.
+    ///
+    /// - Parameters:
+    ///   - arena: where the regions come from.
+    ///   - seed: the seed of the request sizes (and of which regions are dropped).
+    ///   - scale: multiplies the number of requests; at least 1.
+    /// - Throws: `ArenaError` when the arena refuses a request (its limit, or no memory).
+    public func perform(on arena: ArenaAllocator, seed: UInt64, scale: Int = 1) throws(ArenaError) -> Outcome {
+        precondition(scale >= 1, "Workload.perform(scale: \(scale)): scale must be at least 1")
+        var random = SplitMix64(seed: seed)
+        var outcome = Outcome(survivors: [], requests: 0, requestedBytes: 0)
+        func request(_ size: Int) throws(ArenaError) -> Region {
+            outcome.requests += 1
+            outcome.requestedBytes += size
+            return try arena.allocate(byteCount: size)
+        }
+        switch self {
+        case .small:
+            outcome.survivors.reserveCapacity(20_000 * scale)
+            for _ in 0..<20_000 * scale {
+                outcome.survivors.append(try request(Int.random(in: 16...256, using: &random)))
+            }
+        case .large:
+            for _ in 0..<48 * scale {
+                outcome.survivors.append(try request(Int.random(in: (16 << 10)...(1 << 20), using: &random)))
+            }
+        case .mixed:
+            for _ in 0..<10_000 * scale {
+                let pick = Int.random(in: 0..<100, using: &random)
+                let size =
+                    switch pick {
+                    case 0..<80: Int.random(in: 16...1024, using: &random)
+                    case 80..<95: Int.random(in: 1024...(16 << 10), using: &random)
+                    default: Int.random(in: (32 << 10)...(512 << 10), using: &random)
+                    }
+                let region = try request(size)
+                if Bool.random(using: &random) { outcome.survivors.append(region) }
+            }
+        case .churn:
+            let window = 512
+            var live: [Region?] = Array(repeating: nil, count: window)
+            for step in 0..<50_000 * scale {
+                live[step % window] = try request(Int.random(in: 32...2048, using: &random))
+            }
+            outcome.survivors = live.compactMap { $0 }
+        }
+        return outcome
+    }
+}
+
+/// A small, fast, seedable generator (SplitMix64), so workloads replay exactly.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    /// Creates a generator; the same seed gives the same sequence.
+    public init(seed: UInt64) {
+        state = seed
+    }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,54 @@
+import ArenaStatsKit
+import ArgumentParser
+
+/// The output options every subcommand shares.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print one JSON object (for machines).")
+    var json = false
+
+    @Flag(help: "Print CSV in long form: one figure per row (for spreadsheets).")
+    var csv = false
+
+    @Option(help: "Width of the utilization bars in the table output, in columns (0: no chart).")
+    var barWidth = 24
+
+    func validate() throws {
+        if json && csv { throw ValidationError("--json and --csv cannot be combined") }
+        if barWidth < 0 || barWidth > 200 { throw ValidationError("--bar-width must be 0...200, not \(barWidth)") }
+    }
+
+    /// The chosen format.
+    var format: OutputFormat {
+        json ? .json : csv ? .csv : .table
+    }
+
+    /// The table options.
+    var tableOptions: TableOptions {
+        TableOptions(barWidth: barWidth)
+    }
+}
+
+/// The size-class options `read` and `diff` share.
+struct SizeClassOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Whose size classes to show: merged, destroyed or an arena index.",
+            discussion: "By default: merged if present, else the only arena, else the sum of those listed."
+        )
+    )
+    var arena: String?
+
+    @Flag(help: "List size classes with nothing in use (diff: list unchanged ones too).")
+    var allClasses = false
+
+    func validate() throws {
+        if let arena, ArenaKey(arena) == nil {
+            throw ValidationError("--arena must be merged, destroyed or an arena index, not '\(arena)'")
+        }
+    }
+
+    /// The report options, with `top` most wasteful classes.
+    func reportOptions(top: Int = 5) -> StatsReport.Options {
+        StatsReport.Options(arena: arena.flatMap(ArenaKey.init), top: top, includeIdleClasses: allClasses)
+    }
+}

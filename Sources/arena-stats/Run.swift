@@ -1,0 +1,61 @@
+import Arena
+import ArenaStatsKit
+import ArgumentParser
+
+/// `arena-stats run WORKLOAD`: replays a built-in workload on a fresh arena.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a built-in workload on an ArenaAllocator; show our figures beside jemalloc's.",
+        discussion: "Workloads:\n" + Workload.allCases.map { "  \($0.rawValue): \($0.summary)" }.joined(separator: "\n")
+            + "\n\nFigures are taken with the regions alive, after dropping them, and after purge()."
+    )
+
+    @Argument(
+        help: ArgumentHelp(
+            "The workload: \(Workload.allCases.map(\.rawValue).joined(separator: ", ")).",
+            valueName: "workload"
+        ),
+        completion: .list(Workload.allCases.map(\.rawValue))
+    )
+    var workloadName: String
+
+    @Option(help: "The seed of the request sizes.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Multiply the number of requests by this (1...10; at 1, mixed keeps about 80 MiB alive).")
+    var scale = 1
+
+    @Option(help: "The arena's chunk size in bytes (a power of two, 4096...1073741824).")
+    var chunkSize = 64 << 10
+
+    @Option(help: "The arena's byte limit (at least one chunk); none by default.")
+    var limit: Int?
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard Workload(rawValue: workloadName) != nil else {
+            let names = Workload.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("unknown workload '\(workloadName)' (choose one of \(names))")
+        }
+        if !(1...10).contains(scale) { throw ValidationError("--scale must be 1...10, not \(scale)") }
+    }
+
+    func run() throws {
+        let workload = Workload(rawValue: workloadName)!
+        let configuration = ArenaAllocator.Configuration(
+            name: "arena-stats-\(workload)",
+            chunkSize: chunkSize,
+            limit: limit
+        )
+        let report: RunReport
+        do {
+            report = try RunReport.run(workload, configuration: configuration, seed: seed, scale: scale)
+        } catch .invalidConfiguration(let reason) {
+            throw ValidationError("invalid arena configuration: \(reason)")
+        } catch {
+            throw WorkloadFailure(description: "workload \(workload) failed: \(error)")
+        }
+        emit(report.rendered(as: output.format, options: output.tableOptions))
+    }
+}

@@ -1,0 +1,94 @@
+import Arena
+import ArenaStatsKit
+import Foundation
+import Testing
+
+/// `arena-stats run`: workloads on a real ArenaAllocator, our figures beside jemalloc's.
+@Suite struct RunTests {
+    @Test(arguments: Workload.allCases)
+    func reportsOursBesideJemallocs(_ workload: Workload) throws {
+        let report = try ArenaStatsTool.json(RunReport.self, ["run", workload.rawValue, "--seed", "7"])
+        #expect(report.workload == workload && report.seed == 7)
+        #expect(report.phases.map(\.name) == ["live", "released", "purged"])
+        let live = report.phases[0].ours
+        #expect(report.survivors > 0 && report.survivingBytes > 0 && report.requests >= report.survivors)
+        #expect(live.bytesHandedOut >= report.survivingBytes)
+        #expect(live.bytesReserved >= live.bytesHandedOut)
+        #expect(report.phases[1].ours.dedicatedBlocks == 0, "every region was dropped")
+        #expect(report.phases[2].ours.cachedChunks == 0, "purge() empties the chunk cache")
+        if workload == .large {
+            #expect(live.dedicatedBlocks == report.survivors && live.liveChunks == 0)
+            #expect(live.bytesHandedOut == report.survivingBytes)
+        }
+        if workload == .small { #expect(live.dedicatedBlocks == 0) }
+
+        #if Jemalloc
+        #expect(report.jemallocArena != nil && report.jemallocVersion != nil)
+        for phase in report.phases {
+            func figure(_ name: String) -> RunReport.Comparison? { phase.comparison.first { $0.figure == name } }
+            let mallctl = try #require(phase.ours.jemalloc, "\(phase.name): jemalloc's figures")
+            // Every chunk and dedicated block is one jemalloc allocation, made without a thread
+            // cache, so jemalloc's live count is ours exactly.
+            let blocks = phase.ours.liveChunks + phase.ours.cachedChunks + phase.ours.dedicatedBlocks
+            #expect(figure("liveBlocks")?.ours == blocks)
+            #expect(figure("liveBlocks")?.jemalloc == blocks, "\(phase.name)")
+            // jemalloc rounds blocks up to size classes; chunks (64 KiB) are a size class.
+            #expect(figure("bytesInBlocks")?.ours == phase.ours.bytesReserved)
+            #expect(mallctl.allocated >= phase.ours.bytesReserved, "\(phase.name)")
+            if workload == .small || workload == .churn || phase.name != "live" {
+                #expect(mallctl.allocated == phase.ours.bytesReserved, "\(phase.name): chunks only")
+            }
+            // The JSON statistics agree with mallctl about the same arena at the same moment.
+            let document = try #require(phase.jemallocDocumentArena, "\(phase.name): the arena's JSON entry")
+            #expect(document.arena == .index(Int(mallctl.arenaIndex)))
+            #expect(document.allocated == mallctl.allocated)
+            #expect(document.active == mallctl.activeBytes)
+            #expect(document.smallAllocated == mallctl.smallAllocated)
+        }
+        let sizeClassBytes =
+            report.phases[0].sizeClasses.reduce(0) { $0 + ($1.allocatedBytes ?? 0) }
+            + report.phases[0].largeClasses.reduce(0) { $0 + ($1.bytes ?? 0) }
+        #expect(sizeClassBytes == live.jemalloc?.allocated, "size classes add up to the arena's allocated bytes")
+        #else
+        #expect(report.jemallocArena == nil)
+        #expect(report.phases.allSatisfy { $0.ours.jemalloc == nil && $0.jemallocDocumentArena == nil })
+        #expect(report.absent.contains { $0.contains("Jemalloc trait") })
+        #endif
+    }
+
+    @Test func tableAndCSV() throws {
+        let table = try ArenaStatsTool.run(["run", "churn", "--bar-width", "10"])
+        try #require(table.status == 0, "\(table.stderrText)")
+        expectAlignedTables(table.stdoutText)
+        #expect(table.stdoutText.contains("live: ours"))
+        #expect(table.stdoutText.contains("live blocks"))
+
+        let csv = try ArenaStatsTool.run(["run", "churn", "--csv"])
+        try #require(csv.status == 0, "\(csv.stderrText)")
+        let records = parseCSV(csv.stdoutText)
+        #expect(records.first == ["phase", "section", "index", "size", "figure", "ours", "jemalloc"])
+        #expect(records.allSatisfy { $0.count == 7 })
+        let liveBlocks = try #require(records.first { $0[0] == "live" && $0[4] == "liveBlocks" })
+        #if Jemalloc
+        #expect(liveBlocks[5] == liveBlocks[6])
+        #else
+        #expect(liveBlocks[6].isEmpty)
+        #endif
+    }
+
+    @Test func aWorkloadTheLimitRefusesFailsWithOneLine() throws {
+        let result = try ArenaStatsTool.run(["run", "large", "--limit", "1048576"])
+        expectOneLineFailure(result, naming: nil, problem: "workload large failed", status: 1)
+    }
+
+    @Test func workloadsReplayExactly() throws {
+        func outcome(_ workload: Workload, seed: UInt64) throws -> [Int] {
+            let arena = try ArenaAllocator(.init(name: "replay"))
+            return try workload.perform(on: arena, seed: seed).survivors.map(\.count)
+        }
+        for workload in Workload.allCases {
+            #expect(try outcome(workload, seed: 1) == (try outcome(workload, seed: 1)), "\(workload)")
+            #expect(try outcome(workload, seed: 1) != (try outcome(workload, seed: 2)), "\(workload)")
+        }
+    }
+}
