@@ -1,2 +1,0 @@
-/// Placeholder: the C ABI lands with issue 4.
-public enum ArenaFFIPlaceholder {}
