@@ -1,6 +1,257 @@
 import ArgumentParser
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The `arena-stress` command: hammers an arena and its byte views from several threads and
+/// proves that no byte is corrupted or lost and no memory leaks.
 @main
 struct ArenaStress: ParsableCommand {
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "arena-stress",
+        abstract: "Hammer a jemalloc arena and its zero-copy byte views; prove nothing is corrupted or leaked.",
+        discussion: """
+            Workers allocate BytesMut writers, write a pattern derived from the seed, split, freeze, clone, \
+            slice, merge, chain, reclaim, hand views to each other and drop them in random order. Every byte \
+            read is checked against the pattern, every zero-copy claim by address, and at the end the \
+            arena's live chunks and bytes handed out must be back where they started.
+
+            Operation names for --weights: allocate, grow, split-writer, clone, slice, split, read, merge, \
+            hand-off, chain, reclaim, read-buffer, drop.
+
+            Exit status: 0 when the run passed, 1 on a violation (printed with the seed and the operation), \
+            2 for bad arguments (one line on standard error).
+            """
+    )
+
+    @Option(
+        name: .long,
+        parsing: .unconditional,
+        help: ArgumentHelp("Worker threads (default: the number of cores).", valueName: "n")
+    )
+    var threads: Int?
+
+    @Option(
+        name: .long,
+        parsing: .unconditional,
+        help: ArgumentHelp("Run for this long (default: 10 unless --operations is given).", valueName: "seconds")
+    )
+    var duration: Double?
+
+    @Option(
+        name: .long,
+        parsing: .unconditional,
+        help: ArgumentHelp("Stop after this many operations in all (whichever of the two ends first).", valueName: "n")
+    )
+    var operations: Int?
+
+    @Option(
+        name: .long,
+        parsing: .unconditional,
+        help: ArgumentHelp("The seed (default: random; always printed).", valueName: "s")
+    )
+    var seed: UInt64?
+
+    @Option(
+        name: .long,
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Allocation sizes: small (1 B-1 KiB), large (16 KiB-1 MiB), mixed, or a list like 64,4K,100-200.",
+            valueName: "spec"
+        )
+    )
+    var sizes: String = "mixed"
+
+    @Option(
+        name: .long,
+        parsing: .unconditional,
+        help: ArgumentHelp("The arena's byte limit, e.g. 4M (at least one chunk).", valueName: "bytes")
+    )
+    var limit: String?
+
+    @Option(
+        name: .customLong("chunk-size"),
+        parsing: .unconditional,
+        help: ArgumentHelp("The arena's chunk size, a power of two from 4K to 1G.", valueName: "bytes")
+    )
+    var chunkSize: String = "64K"
+
+    @Option(
+        name: .long,
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Operation weights to change, e.g. allocate=30,merge=0 (names below).",
+            valueName: "list"
+        )
+    )
+    var weights: String?
+
+    @Option(
+        name: .customLong("max-live"),
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Bytes of views the workers keep before dropping (default: 64M, or twice --limit).",
+            valueName: "bytes"
+        )
+    )
+    var maxLive: String?
+
+    @Flag(
+        name: .customLong("thread-local-chunks"),
+        help: "Each thread carves from a chunk of its own, without a lock (as the shared arena does)."
+    )
+    var threadLocalChunks = false
+
+    @Flag(name: .long, help: "Write the summary as JSON.")
+    var json = false
+
+    @Flag(name: .customLong("no-progress"), help: "No progress line, even on a terminal.")
+    var noProgress = false
+
+    @Flag(name: .customLong("inject-corruption"), help: .hidden)
+    var injectCorruption = false
+
+    /// Checks every option; a bad one becomes one line on standard error and exit status 2.
+    func validate() throws {
+        _ = try makeConfiguration()
+    }
+
+    /// Runs the stress test; a failed run ends the process with its exit status.
+    func run() throws {
+        let status = Runner(configuration: try makeConfiguration()).run()
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Parses the arguments and runs. Unlike swift-argument-parser's default (usage text and
+    /// exit status 64), a bad argument gives one line on standard error and exit status 2.
+    static func main() {
+        let command: ArenaStress
+        do {
+            command = try parse()
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }  // --help
+            let message = message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
+            printError("\(message) (see arena-stress --help)")
+            terminate(2)
+        }
+        let configuration: StressConfiguration
+        do {
+            configuration = try command.makeConfiguration()
+        } catch {
+            printError(error.description)
+            terminate(2)
+        }
+        terminate(Runner(configuration: configuration).run())
+    }
+
+    /// Ends the process with `status`, after flushing standard output.
+    static func terminate(_ status: Int32) -> Never {
+        fflush(nil)
+        #if canImport(Glibc)
+        Glibc.exit(status)
+        #elseif canImport(Musl)
+        Musl.exit(status)
+        #else
+        Darwin.exit(status)
+        #endif
+    }
+
+    /// The run's settings from the options.
+    func makeConfiguration() throws(UsageError) -> StressConfiguration {
+        let threads = self.threads ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        guard threads >= 1 else { throw UsageError("--threads must be at least 1 (got \(threads))") }
+        guard threads <= 1024 else { throw UsageError("--threads must be at most 1024 (got \(threads))") }
+        if let duration {
+            guard duration.isFinite && duration > 0 else {
+                throw UsageError("--duration must be a positive number of seconds (got \(duration))")
+            }
+        }
+        if let operations {
+            guard operations >= 1 else { throw UsageError("--operations must be at least 1 (got \(operations))") }
+        }
+        let sizes = try SizeDistribution(parsing: self.sizes)
+        let chunkSize = try parseByteCount(self.chunkSize, what: "chunk size")
+        guard chunkSize & (chunkSize - 1) == 0 && ((4 << 10)...(1 << 30)).contains(chunkSize) else {
+            throw UsageError("chunk size \(chunkSize) is not a power of two from 4096 to \(1 << 30)")
+        }
+        let limit = try self.limit.map { text throws(UsageError) in try parseByteCount(text, what: "limit") }
+        if let limit, limit < chunkSize {
+            throw UsageError("limit \(limit) bytes is below one chunk (\(chunkSize) bytes)")
+        }
+        let weights = try self.weights.map { text throws(UsageError) in try Weights(parsing: text) } ?? Weights()
+        let maxLive =
+            try self.maxLive.map { text throws(UsageError) in try parseByteCount(text, what: "--max-live") }
+            ?? limit.map { 2 * $0 } ?? 64 << 20
+        guard maxLive > 0 else { throw UsageError("--max-live must be positive") }
+        return StressConfiguration(
+            seed: seed ?? UInt64.random(in: 0...UInt64.max),
+            threads: threads,
+            duration: duration ?? (operations == nil ? 10 : nil),
+            operations: operations,
+            sizes: sizes,
+            sizesText: self.sizes,
+            limit: limit,
+            chunkSize: chunkSize,
+            threadLocalChunks: threadLocalChunks,
+            weights: weights,
+            maxLiveBytes: maxLive,
+            json: json,
+            progress: !noProgress && ProgressLine.standardOutputIsTerminal,
+            injectCorruption: injectCorruption,
+            weightsText: self.weights,
+            maxLiveText: self.maxLive
+        )
+    }
+}
+
+/// The settings of one run, checked.
+struct StressConfiguration: Sendable {
+    /// The seed of every random choice and of the pattern.
+    var seed: UInt64
+    /// Worker threads.
+    var threads: Int
+    /// Seconds to run, or `nil` to run until the operation count.
+    var duration: Double?
+    /// Operations in all, or `nil` to run until the duration.
+    var operations: Int?
+    /// Allocation sizes.
+    var sizes: SizeDistribution
+    /// The sizes as given.
+    var sizesText: String
+    /// The arena's limit.
+    var limit: Int?
+    /// The arena's chunk size.
+    var chunkSize: Int
+    /// Whether the arena gives each thread a chunk of its own.
+    var threadLocalChunks: Bool
+    /// Operation weights.
+    var weights: Weights
+    /// Bytes of views the workers keep, in all, before they drop.
+    var maxLiveBytes: Int
+    /// Whether the summary is JSON.
+    var json: Bool
+    /// Whether the progress line is shown.
+    var progress: Bool
+    /// Whether worker 0 corrupts one byte (tests prove a corruption is caught).
+    var injectCorruption: Bool
+    /// `--weights` as given.
+    var weightsText: String?
+    /// `--max-live` as given.
+    var maxLiveText: String?
+
+    /// The options besides seed, threads and operations that shape the run, for a replay line.
+    var optionsForReplay: String {
+        var text = " --sizes \(sizesText) --chunk-size \(chunkSize)"
+        if let limit { text += " --limit \(limit)" }
+        if threadLocalChunks { text += " --thread-local-chunks" }
+        if let weightsText { text += " --weights \(weightsText)" }
+        if let maxLiveText { text += " --max-live \(maxLiveText)" }
+        if injectCorruption { text += " --inject-corruption" }
+        return text
+    }
 }

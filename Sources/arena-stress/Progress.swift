@@ -1,0 +1,74 @@
+// The progress line on a terminal, and writing to the standard streams.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A one-line status rewritten in place (`\r`), shown only when standard output is a terminal.
+struct ProgressLine {
+    /// Whether the line is shown at all.
+    let enabled: Bool
+    private var shown = false
+
+    /// A progress line, shown when `enabled`.
+    init(enabled: Bool) {
+        self.enabled = enabled
+    }
+
+    /// Whether standard output is a terminal.
+    static var standardOutputIsTerminal: Bool {
+        isatty(STDOUT_FILENO) == 1
+    }
+
+    /// Rewrites the line: elapsed time, operations and their rate, live and reserved bytes,
+    /// limit hits.
+    mutating func update(
+        seconds: Double,
+        operations: Int,
+        rate: Double,
+        liveBytes: Int,
+        reservedBytes: Int,
+        limitHits: Int
+    ) {
+        guard enabled else { return }
+        let text =
+            "\r\(formatFixed(seconds, digits: 1)) s  \(operations) ops  \(Int(rate.rounded())) ops/s  "
+            + "live \(formatBytes(liveBytes))  reserved \(formatBytes(reservedBytes))  limit hits \(limitHits)"
+            + "\u{1B}[K"
+        writeAll(STDOUT_FILENO, text)
+        shown = true
+    }
+
+    /// Clears the line, so the summary starts on a clean one.
+    mutating func clear() {
+        guard shown else { return }
+        writeAll(STDOUT_FILENO, "\r\u{1B}[K")
+        shown = false
+    }
+}
+
+/// Writes all of `text` to a file descriptor, unbuffered (so it never interleaves badly with
+/// `print`'s buffer, which is flushed first).
+func writeAll(_ descriptor: Int32, _ text: String) {
+    fflush(nil)
+    var bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes.withUnsafeMutableBytes { buffer in
+            write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+        }
+        if written < 0 && errno == EINTR { continue }
+        if written <= 0 { return }
+        offset += written
+    }
+}
+
+/// Prints `arena-stress: message` as one line on standard error.
+func printError(_ message: String) {
+    let line = String(message.map { $0.isNewline ? " " : $0 })
+    writeAll(STDERR_FILENO, "arena-stress: \(line)\n")
+}

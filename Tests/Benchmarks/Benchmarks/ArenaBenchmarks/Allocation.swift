@@ -1,0 +1,133 @@
+// Workload 1: allocate and drop a 64-byte and a 4 KiB buffer.
+//
+// Each operation allocates one buffer and stores it in a slot, dropping the one stored before:
+// one allocation and one deallocation per operation, and nothing can be folded away.
+
+import ArenaBytes
+import Benchmark
+import Foundation
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// jemalloc's `mallocx`/`sdallocx`, looked up at run time: the interposer ordo-one preloads
+/// defines `malloc`/`free` (adding a 16-byte header and a counter check), so these show what
+/// jemalloc itself costs without it.
+enum DirectJemalloc {
+    typealias Mallocx = @convention(c) (Int, Int32) -> UnsafeMutableRawPointer?
+    typealias Sdallocx = @convention(c) (UnsafeMutableRawPointer?, Int, Int32) -> Void
+
+    static let mallocx: Mallocx? = lookup("mallocx")
+    static let sdallocx: Sdallocx? = lookup("sdallocx")
+
+    private static func lookup<F>(_ name: String) -> F? {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }
+        return unsafeBitCast(symbol, to: F.self)
+    }
+}
+
+/// The arena `ArenaAllocator.allocate` is measured on (BytesMut uses `.shared`, as users do).
+let allocationArena: ArenaAllocator = {
+    do {
+        return try ArenaAllocator(.init(name: "bench-alloc"))
+    } catch {
+        fatalError("cannot create the benchmark arena: \(error)")
+    }
+}()
+
+func registerAllocation() {
+    for (workload, size) in [("1a alloc+drop 64 B", 64), ("1b alloc+drop 4 KiB", 4096)] {
+        let ops = 8192
+
+        register(workload, .ours, "Region: ArenaAllocator.allocate", arena: true) { benchmark in
+            let arena = allocationArena
+            withSlot(Region()) { slot in
+                measure(benchmark, ops: ops, arena: arena) {
+                    for _ in 0..<ops {
+                        slot.pointee = try! arena.allocate(byteCount: size)
+                    }
+                }
+            }
+        }
+
+        register(workload, .oursVariant, "BytesMut(capacity:)", arena: true) { benchmark in
+            measure(benchmark, ops: ops, arena: .shared) {
+                for _ in 0..<ops {
+                    let writer = BytesMut(capacity: size)
+                    sink(writer)
+                }
+            }
+        }
+
+        // The same writer from a named arena: without the `.shared` default argument (which
+        // costs a retain and a release of the shared allocator per call).
+        register(workload, .oursVariant, "BytesMut(capacity:in: arena)", arena: true) { benchmark in
+            let arena = allocationArena
+            measure(benchmark, ops: ops, arena: arena) {
+                for _ in 0..<ops {
+                    let writer = BytesMut(capacity: size, in: arena)
+                    sink(writer)
+                }
+            }
+        }
+
+        register(workload, .peer, "ByteBufferAllocator().buffer(capacity:)") { benchmark in
+            let allocator = ByteBufferAllocator()
+            withSlot(ByteBuffer()) { slot in
+                measure(benchmark, ops: ops) {
+                    for _ in 0..<ops {
+                        slot.pointee = allocator.buffer(capacity: size)
+                    }
+                }
+            }
+        }
+
+        register(workload, .peer, "[UInt8] reserveCapacity") { benchmark in
+            withSlot([UInt8]()) { slot in
+                measure(benchmark, ops: ops) {
+                    for _ in 0..<ops {
+                        var array = [UInt8]()
+                        array.reserveCapacity(size)
+                        slot.pointee = array
+                    }
+                }
+            }
+        }
+
+        register(workload, .peer, "Data(capacity:)") { benchmark in
+            withSlot(Data()) { slot in
+                measure(benchmark, ops: ops) {
+                    for _ in 0..<ops {
+                        slot.pointee = Data(capacity: size)
+                    }
+                }
+            }
+        }
+
+        register(workload, .peer, "malloc+free") { benchmark in
+            measure(benchmark, ops: ops) {
+                for _ in 0..<ops {
+                    let pointer = malloc(size)
+                    sink(pointer)
+                    free(pointer)
+                }
+            }
+        }
+
+        register(workload, .reference, "jemalloc mallocx+sdallocx (no interposer)") { benchmark in
+            guard let mallocx = DirectJemalloc.mallocx, let sdallocx = DirectJemalloc.sdallocx else {
+                benchmark.error("mallocx/sdallocx not found: is libjemalloc linked?")
+                return
+            }
+            measure(benchmark, ops: ops) {
+                for _ in 0..<ops {
+                    let pointer = mallocx(size, 0)
+                    sink(pointer)
+                    sdallocx(pointer, size, 0)
+                }
+            }
+        }
+    }
+}
