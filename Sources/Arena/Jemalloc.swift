@@ -30,14 +30,15 @@ public enum Jemalloc {
     /// - Throws: `ArenaError.jemalloc` with `ENOENT` (unknown name), `EINVAL` (wrong size), ….
     public static func read<T: BitwiseCopyable>(_ name: String, as type: T.Type = T.self) throws(ArenaError) -> T {
         var size = MemoryLayout<T>.size
-        // A 16-byte stack buffer covers every value jemalloc has (reading a statistic must not
-        // allocate: tests count allocations with it); a larger type gets a heap buffer.
+        // A 16-byte stack buffer covers every value jemalloc has, and `withCString` passes a
+        // native string's own bytes: reading a statistic must not allocate (tests and
+        // benchmarks count allocations with it). A larger type gets a heap buffer.
         var small: (UInt64, UInt64) = (0, 0)
         let code: Int32
         let value: T
         if size <= MemoryLayout.size(ofValue: small) {
             (code, value) = withUnsafeMutableBytes(of: &small) { buffer in
-                let code = mallctl(name, buffer.baseAddress, &size, nil, 0)
+                let code = name.withCString { mallctl($0, buffer.baseAddress, &size, nil, 0) }
                 // SAFETY: the buffer holds 16 bytes; the value is only used when jemalloc wrote
                 // exactly `MemoryLayout<T>.size` of them (checked below).
                 return (code, buffer.loadUnaligned(as: T.self))
@@ -45,7 +46,7 @@ public enum Jemalloc {
         } else {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: MemoryLayout<T>.alignment)
             defer { buffer.deallocate() }
-            code = mallctl(name, buffer.baseAddress, &size, nil, 0)
+            code = name.withCString { mallctl($0, buffer.baseAddress, &size, nil, 0) }
             value = buffer.loadUnaligned(as: T.self)
         }
         guard code == 0 else { throw .jemalloc(name: name, code: code) }
@@ -68,7 +69,7 @@ public enum Jemalloc {
     public static func write<T: BitwiseCopyable>(_ name: String, _ value: T) throws(ArenaError) {
         var value = value
         let code = withUnsafeMutableBytes(of: &value) { buffer in
-            mallctl(name, nil, nil, buffer.baseAddress, buffer.count)
+            name.withCString { mallctl($0, nil, nil, buffer.baseAddress, buffer.count) }
         }
         guard code == 0 else { throw .jemalloc(name: name, code: code) }
     }
@@ -77,7 +78,7 @@ public enum Jemalloc {
     ///
     /// The corresponding jemalloc call is `mallctl(name, NULL, NULL, NULL, 0)`.
     public static func run(_ name: String) throws(ArenaError) {
-        let code = mallctl(name, nil, nil, nil, 0)
+        let code = name.withCString { mallctl($0, nil, nil, nil, 0) }
         guard code == 0 else { throw .jemalloc(name: name, code: code) }
     }
 

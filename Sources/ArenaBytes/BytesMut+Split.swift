@@ -73,6 +73,15 @@ extension BytesMut {
     /// The writer holds the view's bytes and can append up to the end of the storage.
     /// An empty view gives `nil`: it has no storage to reclaim.
     ///
+    /// Pass the view with `consume` when it is a variable: otherwise the variable itself is
+    /// another view that lives across the call.
+    ///
+    /// ```swift
+    /// let frozen = writer.freeze()
+    /// send(frozen)                                   // copies go, and come back
+    /// if var again = BytesMut(reclaiming: consume frozen) { again.removeAll(keepingCapacity: true) }
+    /// ```
+    ///
     /// - Complexity: O(1).
     public init?(reclaiming bytes: consuming Bytes) {
         var region = bytes._region

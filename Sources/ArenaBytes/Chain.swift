@@ -96,6 +96,7 @@ extension Chain {
     /// or returns `nil` and consumes nothing when there are fewer (or `count` is negative).
     ///
     /// - Complexity: O(segments touched); no byte is copied.
+    @inlinable
     public mutating func readBytes(_ count: Int) -> Chain? {
         guard count >= 0 && count <= _count else { return nil }
         var taken = Chain()
@@ -117,6 +118,7 @@ extension Chain {
     /// or returns `nil` and consumes nothing when fewer than `MemoryLayout<T>.size` bytes are left.
     ///
     /// - Complexity: O(1) within one segment; O(size) across segments.
+    @inlinable
     public mutating func readInteger<T: FixedWidthInteger>(
         byteOrder: ByteOrder = .big,
         as type: T.Type = T.self
@@ -149,6 +151,7 @@ extension Chain {
     /// before it does or `index` is negative.
     ///
     /// - Complexity: O(segments).
+    @inlinable
     public func getInteger<T: FixedWidthInteger>(
         at index: Int,
         byteOrder: ByteOrder = .big,

@@ -39,7 +39,7 @@ struct Runner {
         }
         let baseline: ArenaStatistics
         do {
-            baseline = try Self.settle(arena).statistics
+            baseline = try Self.settle(arena)
         } catch {
             return report(error)
         }
@@ -225,8 +225,7 @@ struct Runner {
         shared: SharedState,
         outcomes: Outcomes
     ) throws(Violation) -> EndCheck {
-        let settled = try Self.settle(arena)
-        let final = settled.statistics
+        let final = try Self.settle(arena)
         let liveLeft = shared.counters.reduce(0) { $0 + $1.live.bytes.load(ordering: .relaxed) }
         let endCheck = EndCheck(
             baselineLiveChunks: baseline.liveChunks,
@@ -237,24 +236,18 @@ struct Runner {
             finalBytesReserved: final.bytesReserved,
             finalCachedChunks: final.cachedChunks,
             liveBytesLeft: liveLeft,
-            currentChunkKept: settled.currentChunkKept,
             passed: true
         )
-        // When the arena's full current chunk could not be retired (see `settle`), it is the one
-        // chunk allowed beyond the baseline, with at most a chunk's bytes handed out.
-        let allowedChunks = baseline.liveChunks + (settled.currentChunkKept ? 1 : 0)
-        let allowedHandedOut = baseline.bytesHandedOut + (settled.currentChunkKept ? final.chunkSize : 0)
         let back =
-            final.liveChunks == allowedChunks
-            && (settled.currentChunkKept
-                ? final.bytesHandedOut <= allowedHandedOut : final.bytesHandedOut == baseline.bytesHandedOut)
+            final.liveChunks == baseline.liveChunks
+            && final.bytesHandedOut == baseline.bytesHandedOut
             && final.dedicatedBlocks == 0
             && final.bytesReserved == (final.cachedChunks + final.liveChunks) * final.chunkSize
         guard back else {
             throw Violation(
                 "end check",
                 "with every view dropped the arena has \(final.liveChunks) live chunks (baseline "
-                    + "\(baseline.liveChunks)\(settled.currentChunkKept ? " + its current chunk" : "")), "
+                    + "\(baseline.liveChunks)), "
                     + "\(final.bytesHandedOut) bytes handed out (baseline \(baseline.bytesHandedOut)), "
                     + "\(final.dedicatedBlocks) dedicated blocks, \(final.bytesReserved) bytes reserved with "
                     + "\(final.cachedChunks) cached chunks"
@@ -296,23 +289,10 @@ struct Runner {
     /// threads have exited by the end (a thread lets its chunks go when it exits), and the
     /// probe, run on the main thread, settles the main thread's chunk the same way.
     ///
-    /// One case cannot be settled: a current chunk that is full when the limit leaves no room
-    /// for another chunk (a limit below two chunks). The probe then fails with `limitExceeded`
-    /// although no view lives: the arena does not recycle its own unreferenced current chunk
-    /// (a library limitation, reported with issue 5). The result says so, and the end check
-    /// allows exactly that chunk.
-    static func settle(
-        _ arena: ArenaAllocator
-    ) throws(Violation) -> (statistics: ArenaStatistics, currentChunkKept: Bool) {
+    static func settle(_ arena: ArenaAllocator) throws(Violation) -> ArenaStatistics {
         var made: BytesMut?
         if let error = makeWriter(capacity: 1, in: arena, into: &made) {
-            let statistics = arena.statistics()
-            if case .limitExceeded = error, let limit = statistics.limit,
-                statistics.bytesReserved + statistics.chunkSize > limit, statistics.liveChunks == 1
-            {
-                return (statistics, true)
-            }
-            throw Violation("end check", "the probe allocation failed: \(error)")
+            throw Violation("end check", "the probe allocation failed with every view dropped: \(error)")
         }
         let probe = made.take()!.freeze()
         let address = UInt(bitPattern: probe.region.baseAddress)
@@ -323,7 +303,7 @@ struct Runner {
             )
         }
         _ = consume reclaimed
-        return (arena.statistics(), false)
+        return arena.statistics()
     }
 
     /// Seconds in a duration.

@@ -123,9 +123,6 @@ struct EndCheck: Sendable, Codable, Equatable {
     var finalCachedChunks: Int
     /// Bytes the workload's own accounting still counts as live (must be 0).
     var liveBytesLeft: Int
-    /// Whether the arena's current chunk had to be allowed for: full, and no room under the
-    /// limit to replace it, so the probe could not retire it (see `Runner.settle`).
-    var currentChunkKept: Bool
     /// Whether every figure is back.
     var passed: Bool
 }
@@ -249,7 +246,6 @@ struct Summary: Sendable, Codable {
                 + "\(check.baselineBytesHandedOut) -> \(check.finalBytesHandedOut), dedicated blocks "
                 + "\(check.finalDedicatedBlocks), reserved \(check.finalBytesReserved) "
                 + "(\(check.finalCachedChunks) cached chunks), live bytes left \(check.liveBytesLeft)"
-                + (check.currentChunkKept ? ", full current chunk kept (no room under the limit to retire it)" : "")
                 + (check.passed ? ": ok" : ": FAILED")
         )
         lines.append(passed ? "passed" : "FAILED")

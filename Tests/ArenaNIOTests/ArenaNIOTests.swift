@@ -50,9 +50,8 @@ struct ArenaNIOTests {
         }
         let during = try #require(ArenaAllocator.nio.statistics().jemalloc)
         #expect(during.allocated >= before.allocated + 100 * 3008, "the arena holds the buffers")
-        #expect(
-            during.smallAllocations + during.largeAllocations >= before.smallAllocations + before.largeAllocations + 100
-        )
+        // (Allocation counts are not compared: NIO's blocks go through jemalloc's thread cache,
+        // whose counts reach the arena's statistics only when the cache flushes.)
         for (index, buffer) in buffers.enumerated() {
             #expect(buffer.getInteger(at: 0, as: UInt64.self) == UInt64(index))
             #expect(buffer.getBytes(at: 3007, length: 1) == [UInt8(index)])

@@ -10,7 +10,12 @@ extension ArenaCore {
             lock.unlock()
             return region
         }
+        // Retire the full chunk before asking for a new one: if no view uses it any more it
+        // goes to the cache and comes straight back, which under a limit of about one chunk is
+        // the only way to get a chunk at all.
+        let full = retireSharedChunk()
         lock.unlock()
+        full?.release()
         guard let chunk = try obtainChunk() else { return nil }
         lock.lock()
         if guarded.closed {

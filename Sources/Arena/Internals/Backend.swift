@@ -32,6 +32,11 @@ enum Backend {
         var size = MemoryLayout<UInt32>.size
         let code = mallctl("arenas.create", &index, &size, nil, 0)
         guard code == 0 else { throw .jemalloc(name: "arenas.create", code: code) }
+        // jemalloc 5.3 gives freed blocks of 8 MiB or more straight back to the system
+        // (`oversize_threshold`), so a buffer growing past it page-faults all over again each
+        // time. Our arenas keep their pages like any others (dirty pages decay after
+        // `dirty_decay_ms`; `purge()` gives them back at once).
+        try? Jemalloc.write("arena.\(index).oversize_threshold", Int.max)
         return index
         #else
         return nil

@@ -141,6 +141,10 @@ extension ArenaCore {
                 ThreadChunks.moveToFront(slots, mine)
                 return region
             }
+            // Retire the full chunk before asking for a new one: if no view uses it any more
+            // it goes to the cache and comes straight back (under a limit of about one chunk,
+            // the only way to get a chunk at all).
+            ThreadChunks.retire(slots + mine)?.release()
         }
         guard let chunk = try obtainChunk() else { return nil }
         let target = mine ?? free ?? ThreadChunks.slotCount - 1
