@@ -1,6 +1,7 @@
 // Worker threads and what they share: the stop flag, the hand-off queues, the progress
 // counters and the first violation.
 
+import ArenaBytes
 import Synchronization
 
 #if canImport(Glibc)
@@ -145,36 +146,6 @@ final class SharedState: Sendable {
             results = Array(repeating: nil, count: results.count)
             return taken
         }
-    }
-}
-
-/// A value behind a `pthread_mutex_t`.
-///
-/// Not `Synchronization.Mutex`: on Linux its lock is a futex inside the uninstrumented standard
-/// library, so ThreadSanitizer does not see it order the accesses it guards and reports
-/// "Swift access race" on them. ThreadSanitizer intercepts `pthread_mutex_lock`.
-final class Locked<Value>: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
-
-    /// A lock around `value`.
-    init(_ value: Value) {
-        self.value = value
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    /// Runs `body` on the value with the lock held.
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
     }
 }
 
