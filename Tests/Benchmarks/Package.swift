@@ -24,6 +24,7 @@ let package = Package(
             name: "ArenaBenchmarks",
             dependencies: [
                 .product(name: "ArenaBytes", package: root),
+                .product(name: "ArenaNIO", package: root),
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -13,4 +13,5 @@ let benchmarks: @Sendable () -> Void = {
     registerFreezeReclaim()
     registerThreads()
     registerChains()
+    registerInterop()
 }
