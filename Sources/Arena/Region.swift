@@ -58,6 +58,20 @@ public struct Region: @unchecked Sendable {
         self.init(storage: storage, start: storage.base, count: buffer.count)
     }
 
+    /// A region of memory that `owner` keeps alive: the region holds a strong reference to
+    /// `owner` and lets it go when the last view dies.
+    ///
+    /// Cheaper than `init(unsafeNoCopy:deallocator:)` when the memory belongs to a Swift object
+    /// (one allocation instead of two). The bytes are not copied.
+    ///
+    /// - Parameters:
+    ///   - bytes: memory that stays valid and unchanged while `owner` lives.
+    ///   - owner: the object whose lifetime is the memory's.
+    public init(unsafeNoCopy bytes: UnsafeRawBufferPointer, owner: AnyObject) {
+        let storage = OwnedStorage(owner: owner, bytes: bytes)
+        self.init(storage: storage, start: storage.base, count: bytes.count)
+    }
+
     /// The address of the first byte.
     ///
     /// Valid while this region (or any region of the same storage) lives.

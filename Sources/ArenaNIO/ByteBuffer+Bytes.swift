@@ -13,19 +13,9 @@ extension Bytes {
     /// - Complexity: O(1).
     public init(_ buffer: ByteBuffer) {
         self = buffer.withUnsafeReadableBytesWithStorageManagement { bytes, storage in
-            let owner = RetainedStorage(storage.retain())
-            return Bytes(
-                Region(unsafeNoCopy: bytes) { _ in owner.release() }
-            )
+            Bytes(Region(unsafeNoCopy: bytes, owner: storage.takeUnretainedValue()))
         }
     }
-}
-
-/// A reference to a `ByteBuffer`'s storage, released once when the last view dies.
-private struct RetainedStorage: @unchecked Sendable {
-    let storage: Unmanaged<AnyObject>
-    init(_ storage: Unmanaged<AnyObject>) { self.storage = storage }
-    func release() { storage.release() }
 }
 
 extension ByteBuffer {

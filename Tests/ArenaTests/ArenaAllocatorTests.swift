@@ -228,6 +228,35 @@ struct ArenaAllocatorTests {
         #expect(released.load(ordering: .relaxed) == 1)
     }
 
+    @Test func memoryOwnedByAnObjectLivesWhileAnyViewDoes() {
+        final class Counter: Sendable { let released = Atomic<Int>(0) }
+        final class Owner {
+            let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
+            let counter: Counter
+            init(_ counter: Counter) { self.counter = counter }
+            deinit {
+                memory.deallocate()
+                counter.released.add(1, ordering: .relaxed)
+            }
+        }
+        let counter = Counter()
+        var views: [Region] = []
+        do {
+            let owner = Owner(counter)
+            owner.memory.initializeMemory(as: UInt8.self, repeating: 9)
+            let region = Region(unsafeNoCopy: UnsafeRawBufferPointer(owner.memory), owner: owner)
+            #expect(region.baseAddress == UnsafeRawPointer(owner.memory.baseAddress))
+            #expect(region.storageKind == .foreign)
+            views = [region.slice(0..<16), region.slice(16...)]
+        }
+        #expect(counter.released.load(ordering: .relaxed) == 0)
+        #expect(views[1].unsafeBytes.allSatisfy { $0 == 9 })
+        views.removeFirst()
+        #expect(counter.released.load(ordering: .relaxed) == 0)
+        views.removeAll()
+        #expect(counter.released.load(ordering: .relaxed) == 1)
+    }
+
     @Test func errorsDescribeThemselves() {
         #expect(
             ArenaError.limitExceeded(requested: 10, limit: 100, inUse: 95).description

@@ -103,3 +103,15 @@ final class ForeignStorage: RegionStorage, @unchecked Sendable {
         deallocator(original)
     }
 }
+
+/// Memory owned by another Swift object (a NIO buffer's storage, say), kept alive by holding
+/// a strong reference to it: one allocation, where a release callback would need two.
+final class OwnedStorage: RegionStorage, @unchecked Sendable {
+    let owner: AnyObject
+
+    init(owner: AnyObject, bytes: UnsafeRawBufferPointer) {
+        self.owner = owner
+        let base = bytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) } ?? emptyRegionAddress
+        super.init(kind: .foreign, core: nil, base: base, capacity: bytes.count)
+    }
+}
