@@ -17,15 +17,22 @@ public import Darwin
 ///
 /// ### Layout
 /// ```
-///  segments:  [ Bytes ][ Bytes ][ Bytes ]   (an array of views; empty views are dropped)
-///               ^ reading consumes from the front
+///  head        tail (an array; the consumed front is skipped, not shifted)
+///  [ Bytes ]   [ consumed | Bytes | Bytes | ... ]
+///  ^ reading consumes from here          ^ tailStart
 /// ```
+/// The first segment is stored inline, so a chain of one segment (what `readBytes` returns
+/// when the bytes lie in one segment) allocates nothing. Empty views are never stored.
 ///
 /// ### Sharing
 /// A chain is a value: copying it copies the segment array (copy-on-write) and retains the
 /// segments' storage, never the bytes. Equality is by content, wherever the bytes live.
 public struct Chain: Sendable {
-    @usableFromInline var _segments: [Bytes]
+    /// The first segment; empty only when the chain is.
+    @usableFromInline var _head: Bytes
+    /// The segments after the head, from `_tailStart` on; consumed entries are emptied.
+    @usableFromInline var _tail: [Bytes]
+    @usableFromInline var _tailStart: Int
     @usableFromInline var _count: Int
 
     /// An empty chain.
@@ -33,8 +40,17 @@ public struct Chain: Sendable {
     /// - Complexity: O(1).
     @inlinable
     public init() {
-        _segments = []
+        _head = Bytes()
+        _tail = []
+        _tailStart = 0
         _count = 0
+    }
+
+    /// A chain of one view; allocates nothing.
+    @inlinable
+    init(single segment: Bytes) {
+        self.init()
+        append(segment)
     }
 
     /// A chain of the given views, in order; empty ones are dropped.
@@ -43,13 +59,31 @@ public struct Chain: Sendable {
     @inlinable
     public init(_ segments: some Sequence<Bytes>) {
         self.init()
-        _segments.reserveCapacity(segments.underestimatedCount)
+        _tail.reserveCapacity(Swift.max(0, segments.underestimatedCount - 1))
         for segment in segments { append(segment) }
     }
 
-    /// The views the chain is made of, in order, none of them empty.
+    /// The number of segments.
+    ///
+    /// - Complexity: O(1).
     @inlinable
-    public var segments: [Bytes] { _segments }
+    public var segmentCount: Int {
+        _head.isEmpty ? 0 : 1 + _tail.count - _tailStart
+    }
+
+    /// The segment at `index` (0 is the head).
+    @inlinable
+    func _segment(_ index: Int) -> Bytes {
+        index == 0 ? _head : _tail[_tailStart + index - 1]
+    }
+
+    /// The views the chain is made of, in order, none of them empty.
+    ///
+    /// - Complexity: O(segments); the array is made on each call.
+    @inlinable
+    public var segments: [Bytes] {
+        (0..<segmentCount).map(_segment)
+    }
 
     /// The number of bytes in all segments.
     ///
@@ -69,7 +103,11 @@ public struct Chain: Sendable {
     @inlinable
     public mutating func append(_ segment: Bytes) {
         guard !segment.isEmpty else { return }
-        _segments.append(segment)
+        if _head.isEmpty {
+            _head = segment
+        } else {
+            _tail.append(segment)
+        }
         _count += segment.count
     }
 
@@ -78,14 +116,29 @@ public struct Chain: Sendable {
     /// - Complexity: O(segments); no byte is copied.
     @inlinable
     public mutating func append(contentsOf other: Chain) {
-        _segments.append(contentsOf: other._segments)
-        _count += other._count
+        for index in 0..<other.segmentCount { append(other._segment(index)) }
     }
 
-    /// Reserves room for `segments` segments, so appending them does not reallocate the array.
+    /// Reserves room for `segments` segments, so appending them does not reallocate.
     @inlinable
     public mutating func reserveCapacity(segments: Int) {
-        _segments.reserveCapacity(segments)
+        _tail.reserveCapacity(_tail.count - _tailStart + Swift.max(0, segments - 1))
+    }
+
+    /// Drops the (emptied) head and makes the next segment the head.
+    @inlinable
+    mutating func _advanceHead() {
+        if _tailStart < _tail.count {
+            _head = _tail[_tailStart]
+            _tail[_tailStart] = Bytes()  // release the consumed entry's storage
+            _tailStart += 1
+            if _tailStart == _tail.count {
+                _tail.removeAll(keepingCapacity: true)
+                _tailStart = 0
+            }
+        } else {
+            _head = Bytes()
+        }
     }
 }
 
@@ -95,21 +148,23 @@ extension Chain {
     /// Removes the first `count` bytes and returns them as a chain of views of the same memory,
     /// or returns `nil` and consumes nothing when there are fewer (or `count` is negative).
     ///
-    /// - Complexity: O(segments touched); no byte is copied.
+    /// - Complexity: O(segments touched); no byte is copied, and nothing is allocated when the
+    ///   bytes lie in one segment.
     @inlinable
     public mutating func readBytes(_ count: Int) -> Chain? {
         guard count >= 0 && count <= _count else { return nil }
         var taken = Chain()
         var remaining = count
-        var whole = 0
-        while whole < _segments.count && _segments[whole].count <= remaining {
-            remaining -= _segments[whole].count
-            whole += 1
+        while remaining > 0 {
+            if _head.count <= remaining {
+                remaining -= _head.count
+                taken.append(_head)
+                _advanceHead()
+            } else {
+                taken.append(_head.split(to: remaining))
+                remaining = 0
+            }
         }
-        taken._segments.reserveCapacity(whole + (remaining > 0 ? 1 : 0))
-        for index in 0..<whole { taken.append(_segments[index]) }
-        _segments.removeFirst(whole)
-        if remaining > 0 { taken.append(_segments[0].split(to: remaining)) }
         _count -= count
         return taken
     }
@@ -125,25 +180,23 @@ extension Chain {
     ) -> T? {
         let size = MemoryLayout<T>.size
         guard _count >= size else { return nil }
-        if _segments[0].count > size {
-            _count -= size
-            return _segments[0].readInteger(byteOrder: byteOrder, as: T.self)
+        _count -= size
+        if _head.count > size {
+            return _head.readInteger(byteOrder: byteOrder, as: T.self)
         }
         var raw = T.zero
         withUnsafeMutableBytes(of: &raw) { destination in
             var filled = 0
             while filled < size {
-                let take = Swift.min(size - filled, _segments[0].count)
-                let piece = _segments[0].split(to: take)
-                piece.withUnsafeBytes { source in
+                let take = Swift.min(size - filled, _head.count)
+                _head.split(to: take).withUnsafeBytes { source in
                     // SAFETY: `take <= size - filled` bytes fit in the destination.
                     (destination.baseAddress! + filled).copyMemory(from: source.baseAddress!, byteCount: take)
                 }
                 filled += take
-                if _segments[0].isEmpty { _segments.removeFirst() }
+                if _head.isEmpty { _advanceHead() }
             }
         }
-        _count -= size
         return T(_storedIn: byteOrder, raw)
     }
 
@@ -173,15 +226,17 @@ extension Chain {
     /// - Complexity: O(segments); no byte is copied.
     public func coalesced() -> Chain {
         var result = Chain()
-        result._segments.reserveCapacity(_segments.count)
-        for segment in _segments {
-            if let last = result._segments.last, let joined = last.merged(with: segment) {
-                result._segments[result._segments.count - 1] = joined
+        var pending = Bytes()
+        for index in 0..<segmentCount {
+            let segment = _segment(index)
+            if let joined = pending.merged(with: segment) {
+                pending = joined
             } else {
-                result._segments.append(segment)
+                result.append(pending)
+                pending = segment
             }
         }
-        result._count = _count
+        result.append(pending)
         return result
     }
 
@@ -193,9 +248,9 @@ extension Chain {
     /// - Complexity: O(segments) without a copy; O(count) with one.
     public func flattened(in arena: ArenaAllocator = .shared) -> Bytes {
         let joined = coalesced()
-        if joined._segments.count <= 1 { return joined._segments.first ?? Bytes() }
+        if joined.segmentCount <= 1 { return joined._head }
         var writer = BytesMut(capacity: _count, in: arena)
-        for segment in joined._segments { writer.append(segment) }
+        for index in 0..<joined.segmentCount { writer.append(joined._segment(index)) }
         return writer.freeze()
     }
 
@@ -204,9 +259,9 @@ extension Chain {
     /// - Throws: `ArenaError.limitExceeded` or `.outOfMemory`; the chain is unchanged.
     public func tryFlattened(in arena: ArenaAllocator = .shared) throws(ArenaError) -> Bytes {
         let joined = coalesced()
-        if joined._segments.count <= 1 { return joined._segments.first ?? Bytes() }
+        if joined.segmentCount <= 1 { return joined._head }
         var writer = try BytesMut.make(capacity: _count, in: arena)
-        for segment in joined._segments { writer.append(segment) }
+        for index in 0..<joined.segmentCount { writer.append(joined._segment(index)) }
         return writer.freeze()
     }
 
@@ -215,13 +270,15 @@ extension Chain {
     /// The vectors point into the segments' memory and are valid only during the call.
     /// `writev` accepts at most `IOV_MAX` (1024 on Linux) vectors per call.
     ///
-    /// - Complexity: O(segments); the vectors live on the stack when there are few.
+    /// - Complexity: O(segments).
     public func withIOVectors<Result, Failure: Error>(
         _ body: (UnsafeBufferPointer<iovec>) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        let vectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: _segments.count)
+        let count = segmentCount
+        let vectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: count)
         defer { vectors.deallocate() }
-        for (index, segment) in _segments.enumerated() {
+        for index in 0..<count {
+            let segment = _segment(index)
             // SAFETY: `withExtendedLifetime(self)` below keeps every segment alive for the call.
             vectors[index] = iovec(
                 iov_base: UnsafeMutableRawPointer(mutating: segment.region.baseAddress),
@@ -261,13 +318,13 @@ extension Chain: Collection {
 
     /// The position after the last byte.
     @inlinable
-    public var endIndex: Index { Index(segment: _segments.count, offset: 0) }
+    public var endIndex: Index { Index(segment: segmentCount, offset: 0) }
 
     /// The position after `position`.
     @inlinable
     public func index(after position: Index) -> Index {
-        precondition(position.segment < _segments.count, "Chain index past the end")
-        if position.offset + 1 < _segments[position.segment].count {
+        precondition(position.segment < segmentCount, "Chain index past the end")
+        if position.offset + 1 < _segment(position.segment).count {
             return Index(segment: position.segment, offset: position.offset + 1)
         }
         return Index(segment: position.segment + 1, offset: 0)
@@ -278,8 +335,8 @@ extension Chain: Collection {
     /// - Precondition: `position` is a valid index before `endIndex`.
     @inlinable
     public subscript(position: Index) -> UInt8 {
-        precondition(position.segment < _segments.count, "Chain index past the end")
-        return _segments[position.segment][position.offset]
+        precondition(position.segment < segmentCount, "Chain index past the end")
+        return _segment(position.segment)[position.offset]
     }
 }
 
@@ -292,7 +349,7 @@ extension Chain: Equatable {
         var left = lhs
         var right = rhs
         while !left.isEmpty {
-            let step = Swift.min(left._segments[0].count, right._segments[0].count)
+            let step = Swift.min(left._head.count, right._head.count)
             guard left.readBytes(step)!.flattened() == right.readBytes(step)!.flattened() else { return false }
         }
         return true
@@ -310,7 +367,7 @@ extension Chain: ExpressibleByArrayLiteral {
 extension Chain: CustomStringConvertible {
     /// The byte count and the segment sizes.
     public var description: String {
-        "Chain(\(_count) bytes in \(_segments.count) segments: \(_segments.map(\.count)))"
+        "Chain(\(_count) bytes in \(segmentCount) segments: \(segments.map(\.count)))"
     }
 }
 
@@ -320,6 +377,8 @@ extension Bytes {
     /// - Complexity: O(1).
     @inlinable
     public func chain(_ next: Bytes) -> Chain {
-        Chain([self, next])
+        var chain = Chain(single: self)
+        chain.append(next)
+        return chain
     }
 }
