@@ -1,6 +1,8 @@
 // Workload 8: read a chain of two 2 KiB segments that are not adjacent in memory.
 //
 // - 8a: big-endian UInt32s, one of them spanning the two segments; one operation is one integer.
+//   Peers: concatenating the two segments into a new ByteBuffer first (what code without a chain
+//   does), and reading an already-contiguous buffer (the lower bound).
 // - 8b: 64-byte frames; one operation is one frame, kept in a slot as the other frame workloads do.
 //
 // Each pass reads a copy of the same chain, so its segment array is copied once per pass when
@@ -52,6 +54,18 @@ func registerChains() {
             for _ in 0..<integerPasses {
                 var rest = view
                 while let value = rest.readInteger(as: UInt32.self) { sum &+= value }
+            }
+            sink(sum)
+        }
+    }
+    register(integers, .peer, "concatenate into ByteBuffer + readInteger") { benchmark in
+        let halves = twoSegmentChain().segments.map { Array($0) }
+        measure(benchmark, ops: integerOps) {
+            var sum: UInt32 = 0
+            for _ in 0..<integerPasses {
+                var joined = ByteBufferAllocator().buffer(capacity: chainSize)
+                for half in halves { joined.writeBytes(half) }
+                while let value = joined.readInteger(as: UInt32.self) { sum &+= value }
             }
             sink(sum)
         }
