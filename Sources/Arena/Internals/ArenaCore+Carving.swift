@@ -13,7 +13,7 @@ extension ArenaCore {
         // Retire the full chunk before asking for a new one: if no view uses it any more it
         // goes to the cache and comes straight back, which under a limit of about one chunk is
         // the only way to get a chunk at all.
-        let full = retireSharedChunk()
+        let full = guarded.cursor.retire()
         lock.unlock()
         full?.release()
         guard let chunk = try obtainChunk() else { return nil }
@@ -28,9 +28,8 @@ extension ArenaCore {
             lock.unlock()
             return region
         }
-        let retired = retireSharedChunk()
-        guarded.current = Unmanaged.passRetained(chunk)
-        guarded.offset = 0
+        let retired = guarded.cursor.retire()
+        guarded.cursor = ChunkCursor(carving: chunk)
         let region = carveFromSharedCurrent(byteCount: byteCount, alignment: alignment)
         lock.unlock()
         retired?.release()
@@ -40,29 +39,7 @@ extension ArenaCore {
     /// Carves from the shared current chunk if it has room. Call with the lock held.
     @inline(__always)
     private func carveFromSharedCurrent(byteCount: Int, alignment: Int) -> Region? {
-        guard let current = guarded.current else { return nil }
-        let start = (guarded.offset &+ alignment &- 1) & ~(alignment &- 1)
-        guard start &+ byteCount <= chunkSize else { return nil }
-        if guarded.prepaid == 0 {
-            swiftRetainN(current.toOpaque(), UInt32(prepaidBatch))
-            guarded.prepaid = prepaidBatch
-        }
-        guarded.prepaid &-= 1
-        guarded.offset = start &+ byteCount
-        // SAFETY: one of the arena's prepaid references becomes the region's.
-        let chunk = current.takeRetainedValue()
-        chunk.countCarve(byteCount)
-        return Region(storage: chunk, start: chunk.base + start, count: byteCount)
-    }
-
-    /// Stops carving from the shared current chunk. Call with the lock held; release the
-    /// result after unlocking.
-    func retireSharedChunk() -> RetiredChunk? {
-        guard let current = guarded.current else { return nil }
-        let retired = RetiredChunk(chunk: current, references: guarded.prepaid + 1)
-        guarded.current = nil
-        guarded.prepaid = 0
-        return retired
+        guarded.cursor.carve(byteCount: byteCount, alignment: alignment, chunkSize: chunkSize)
     }
 
     // MARK: - Growth support
@@ -76,13 +53,7 @@ extension ArenaCore {
         }
         lock.lock()
         defer { lock.unlock() }
-        guard guarded.current?.toOpaque() == Unmanaged.passUnretained(chunk).toOpaque(),
-            chunk.base + guarded.offset == end, chunkSize - guarded.offset >= needed
-        else { return 0 }
-        let added = min(chunkSize - guarded.offset, wanted)
-        guarded.offset += added
-        chunk.countExtension(added)
-        return added
+        return guarded.cursor.extend(chunk, end: end, needed: needed, wanted: wanted, chunkSize: chunkSize)
     }
 
     /// Whether `storage` (a chunk of this arena) has no reference but the caller's, not
@@ -102,20 +73,13 @@ extension ArenaCore {
 
     private func takeSharedChunkIfUnique(_ storage: inout RegionStorage) -> Bool {
         // No strong local may refer to the chunk here: it would count as another reference.
+        // Under the lock nobody can get a new reference from the arena.
         let address = Unmanaged.passUnretained(storage).toOpaque()
         lock.lock()
         defer { lock.unlock() }
-        let isCurrent = guarded.current?.toOpaque() == address
-        if isCurrent {
-            // SAFETY: the caller's reference keeps the chunk alive, so dropping the arena's
-            // references cannot run its deinit (which takes this lock); nobody can get a new
-            // reference from the arena while we hold the lock.
-            swiftReleaseN(address, UInt32(guarded.prepaid + 1))
-            guarded.current = nil
-            guarded.prepaid = 0
-        }
+        let heldByArena = guarded.cursor.letGo(of: address)
         guard isKnownUniquelyReferenced(&storage) else {
-            if isCurrent { guarded.current = Unmanaged.passRetained(unsafeDowncast(storage, to: Chunk.self)) }
+            if heldByArena { guarded.cursor.resume(unsafeDowncast(storage, to: Chunk.self)) }
             return false
         }
         return true

@@ -14,8 +14,8 @@ import Synchronization
 /// Small regions are carved by a bump pointer from a *current chunk*: one per arena, taken
 /// under a short spin lock (`ArenaCore+Carving.swift`), or, for arenas made with
 /// `threadLocalChunks`, one per thread and arena, with no lock (`ThreadChunks.swift`). Either
-/// way the carver owns one reference to its chunk plus a batch of prepaid ones, each handed to
-/// a region without an atomic increment.
+/// way a `ChunkCursor` does the carving: it owns one reference to its chunk plus a batch of
+/// prepaid ones, each handed to a region without an atomic increment.
 ///
 /// ### Locking
 /// A chunk's `deinit` takes the lock, so no code may release a chunk while holding it: retired
@@ -33,11 +33,8 @@ package final class ArenaCore: @unchecked Sendable {
     let jemallocArena: UInt32?
 
     struct State {
-        /// The shared current chunk (arenas without `threadLocalChunks`); the arena owns one
-        /// reference to it plus `prepaid` more.
-        var current: Unmanaged<Chunk>?
-        var prepaid = 0
-        var offset = 0
+        /// Where the shared current chunk is carved (arenas without `threadLocalChunks`).
+        var cursor = ChunkCursor()
         var cache: [SendablePointer] = []
         /// Every live chunk, linked through `Chunk.next`, for the statistics.
         unowned(unsafe) var firstLive: Chunk?
@@ -87,7 +84,7 @@ package final class ArenaCore: @unchecked Sendable {
         isClosed.store(true, ordering: .relaxed)
         let cache = SendablePointers(guarded.cache)
         guarded.cache = []
-        let retired = retireSharedChunk()
+        let retired = guarded.cursor.retire()
         lock.unlock()
         for base in cache.pointers { releaseChunkMemory(base) }
         retired?.release()
@@ -312,20 +309,6 @@ package final class ArenaCore: @unchecked Sendable {
         return storage
     }
 }
-
-/// A chunk a carver stopped carving from, with the references it still owns; released outside
-/// any lock (the release may run the chunk's deinit, which takes the arena's lock).
-struct RetiredChunk: @unchecked Sendable {
-    let chunk: Unmanaged<Chunk>
-    let references: Int
-
-    func release() {
-        swiftReleaseN(chunk.toOpaque(), UInt32(references))
-    }
-}
-
-/// How many references a carver takes at once with `swift_retain_n`.
-let prepaidBatch = 256
 
 extension Chunk {
     /// Counts a carve of `byteCount` bytes. Only the chunk's one carver (the lock holder, the

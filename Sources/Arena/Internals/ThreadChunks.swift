@@ -15,12 +15,10 @@ internal import Darwin
 
 /// One thread's current chunk of one arena.
 struct ThreadChunkSlot {
-    /// The arena's identity; meaningful only while `chunk` is set (the chunk keeps it alive).
+    /// The arena's identity; meaningful only while the cursor has a chunk (which keeps it alive).
     var core: UnsafeMutableRawPointer?
-    /// The chunk; the slot owns one reference to it plus `prepaid` more.
-    var chunk: Unmanaged<Chunk>?
-    var offset = 0
-    var prepaid = 0
+    /// Where the thread carves the chunk.
+    var cursor = ChunkCursor()
 }
 
 enum ThreadChunks {
@@ -53,17 +51,9 @@ enum ThreadChunks {
     }
 
     private static func destroy(_ slots: UnsafeMutablePointer<ThreadChunkSlot>) {
-        for index in 0..<slotCount { retire(slots + index)?.release() }
+        for index in 0..<slotCount { slots[index].cursor.retire()?.release() }
         slots.deinitialize(count: slotCount)
         slots.deallocate()
-    }
-
-    /// Empties a slot; release the result (outside any lock).
-    static func retire(_ slot: UnsafeMutablePointer<ThreadChunkSlot>) -> RetiredChunk? {
-        guard let chunk = slot.pointee.chunk else { return nil }
-        let retired = RetiredChunk(chunk: chunk, references: slot.pointee.prepaid + 1)
-        slot.pointee = ThreadChunkSlot()
-        return retired
     }
 
     /// Moves slot `index` to the front, keeping the others in order.
@@ -86,32 +76,11 @@ extension ArenaCore {
     func carveFromThreadChunk(byteCount: Int, alignment: Int) throws(ArenaError) -> Region? {
         let slots = ThreadChunks.slots()
         if slots.pointee.core == Unmanaged.passUnretained(self).toOpaque(),
-            let region = carve(from: slots, byteCount: byteCount, alignment: alignment)
+            let region = slots.pointee.cursor.carve(byteCount: byteCount, alignment: alignment, chunkSize: chunkSize)
         {
             return region
         }
         return try carveFromThreadChunkSlowly(slots, byteCount: byteCount, alignment: alignment)
-    }
-
-    @inline(__always)
-    private func carve(
-        from slot: UnsafeMutablePointer<ThreadChunkSlot>,
-        byteCount: Int,
-        alignment: Int
-    ) -> Region? {
-        guard let current = slot.pointee.chunk else { return nil }
-        let start = (slot.pointee.offset &+ alignment &- 1) & ~(alignment &- 1)
-        guard start &+ byteCount <= chunkSize else { return nil }
-        if slot.pointee.prepaid == 0 {
-            swiftRetainN(current.toOpaque(), UInt32(prepaidBatch))
-            slot.pointee.prepaid = prepaidBatch
-        }
-        slot.pointee.prepaid &-= 1
-        slot.pointee.offset = start &+ byteCount
-        // SAFETY: one of the slot's prepaid references becomes the region's.
-        let chunk = current.takeRetainedValue()
-        chunk.countCarve(byteCount)
-        return Region(storage: chunk, start: chunk.base + start, count: byteCount)
     }
 
     @inline(never)
@@ -125,47 +94,48 @@ extension ArenaCore {
         var free: Int?
         for index in 0..<ThreadChunks.slotCount {
             let slot = slots + index
-            guard let chunk = slot.pointee.chunk else {
+            guard let chunk = slot.pointee.cursor.chunk else {
                 if free == nil { free = index }
                 continue
             }
             if slot.pointee.core == me {
                 mine = index
             } else if chunk._withUnsafeGuaranteedRef({ $0.core.unsafelyUnwrapped.isClosed.load(ordering: .relaxed) }) {
-                ThreadChunks.retire(slot)?.release()
+                slot.pointee.cursor.retire()?.release()
                 if free == nil { free = index }
             }
         }
         if let mine {
-            if let region = carve(from: slots + mine, byteCount: byteCount, alignment: alignment) {
+            if let region = slots[mine].cursor.carve(byteCount: byteCount, alignment: alignment, chunkSize: chunkSize) {
                 ThreadChunks.moveToFront(slots, mine)
                 return region
             }
             // Retire the full chunk before asking for a new one: if no view uses it any more
             // it goes to the cache and comes straight back (under a limit of about one chunk,
             // the only way to get a chunk at all).
-            ThreadChunks.retire(slots + mine)?.release()
+            slots[mine].cursor.retire()?.release()
         }
         guard let chunk = try obtainChunk() else { return nil }
         let target = mine ?? free ?? ThreadChunks.slotCount - 1
-        let retired = ThreadChunks.retire(slots + target)
-        slots[target] = ThreadChunkSlot(core: me, chunk: Unmanaged.passRetained(chunk))
+        let retired = slots[target].cursor.retire()
+        slots[target] = ThreadChunkSlot(core: me, cursor: ChunkCursor(carving: chunk))
         ThreadChunks.moveToFront(slots, target)
         retired?.release()
-        return carve(from: slots, byteCount: byteCount, alignment: alignment)
+        return slots.pointee.cursor.carve(byteCount: byteCount, alignment: alignment, chunkSize: chunkSize)
     }
 
     /// `extendAtTop` for a chunk of the calling thread.
     func extendThreadChunk(_ chunk: Chunk, end: UnsafeMutableRawPointer, needed: Int, wanted: Int) -> Int {
         let slots = ThreadChunks.slots()
-        let address = Unmanaged.passUnretained(chunk).toOpaque()
-        for index in 0..<ThreadChunks.slotCount where slots[index].chunk?.toOpaque() == address {
-            let offset = slots[index].offset
-            guard chunk.base + offset == end, chunkSize - offset >= needed else { return 0 }
-            let added = min(chunkSize - offset, wanted)
-            slots[index].offset = offset + added
-            chunk.countExtension(added)
-            return added
+        for index in 0..<ThreadChunks.slotCount {
+            let added = slots[index].cursor.extend(
+                chunk,
+                end: end,
+                needed: needed,
+                wanted: wanted,
+                chunkSize: chunkSize
+            )
+            if added > 0 { return added }
         }
         return 0
     }
@@ -175,22 +145,9 @@ extension ArenaCore {
     func takeThreadChunkIfUnique(_ storage: inout RegionStorage) -> Bool {
         let slots = ThreadChunks.slots()
         let address = Unmanaged.passUnretained(storage).toOpaque()
-        var held: Int?
-        for index in 0..<ThreadChunks.slotCount where slots[index].chunk?.toOpaque() == address {
-            held = index
-        }
-        var saved = ThreadChunkSlot()
-        if let held {
-            saved = slots[held]
-            // SAFETY: the caller's reference keeps the chunk alive while the slot's go.
-            ThreadChunks.retire(slots + held)?.release()
-        }
+        let held = (0..<ThreadChunks.slotCount).first { slots[$0].cursor.letGo(of: address) }
         guard isKnownUniquelyReferenced(&storage) else {
-            if let held {
-                saved.chunk = Unmanaged.passRetained(unsafeDowncast(storage, to: Chunk.self))
-                saved.prepaid = 0
-                slots[held] = saved
-            }
+            if let held { slots[held].cursor.resume(unsafeDowncast(storage, to: Chunk.self)) }
             return false
         }
         return true
