@@ -87,7 +87,7 @@ public enum Jemalloc {
     ///
     /// The corresponding jemalloc call is `mallctl("epoch", NULL, NULL, &one, sizeof one)`.
     public static func advanceEpoch() {
-        try? write("epoch", UInt64(1))
+        Backend.statisticsSnapshot.withLock { _ in try? write("epoch", UInt64(1)) }
     }
 
     /// The bytes the calling thread has allocated through jemalloc so far (`thread.allocated`),
@@ -98,15 +98,21 @@ public enum Jemalloc {
 
     /// jemalloc's own statistics report, as `malloc_stats_print` prints it.
     ///
+    /// Safe while other threads create, read and destroy arenas: the package serializes its
+    /// own `epoch` refreshes and arena destructions with the walk (a refresh made with
+    /// `write("epoch", …)` directly is not covered).
+    ///
     /// - Parameter options: `malloc_stats_print`'s option letters; `"J"` (the default) gives JSON
     ///   covering every arena, under `jemalloc.stats.arenas.<i>`.
     ///
     /// The corresponding jemalloc call is `malloc_stats_print(write_cb, context, options)`.
     public static func statisticsJSON(options: String = "J") -> String {
-        advanceEpoch()
         final class Sink { var text: [UInt8] = [] }
         let sink = Sink()
-        withExtendedLifetime(sink) {
+        // Under the snapshot lock: an epoch refresh or an arena's destruction on another thread
+        // while jemalloc walks the arenas would abort the process.
+        Backend.statisticsSnapshot.withLock { _ in
+            try? write("epoch", UInt64(1))
             malloc_stats_print(
                 { context, message in
                     guard let context, let message else { return }

@@ -45,6 +45,24 @@ struct JemallocTests {
         _ = (region, block)
     }
 
+    /// jemalloc's stats printer walks every arena and aborts the process when one disappears
+    /// under it (an `epoch` refresh by `statistics()` after an arena was destroyed); creating,
+    /// reading and destroying arenas while another thread prints must be safe.
+    @Test func statisticsJSONWhileArenasComeAndGo() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for _ in 0..<200 { #expect(Jemalloc.statisticsJSON().hasPrefix("{")) }
+            }
+            group.addTask {
+                for _ in 0..<2_000 {
+                    let arena = try! ArenaAllocator(.init(name: "short-lived"))
+                    _ = try! arena.allocate(byteCount: 64)
+                    _ = arena.statistics()
+                }
+            }
+        }
+    }
+
     @Test func statisticsJSONCoversOurArena() throws {
         let arena = try ArenaAllocator(.init(name: "json"))
         let region = try arena.allocate(byteCount: 10)

@@ -49,9 +49,14 @@ enum Backend {
     static func destroyArena(_ index: UInt32?) {
         #if Jemalloc
         guard let index else { return }
-        _ = mallctl("arena.\(index).destroy", nil, nil, nil, 0)
+        statisticsSnapshot.withLock { _ in _ = mallctl("arena.\(index).destroy", nil, nil, nil, 0) }
         #endif
     }
+
+    /// Serializes what changes jemalloc's statistics snapshot (an `epoch` refresh, an arena's
+    /// destruction) with what walks it (`malloc_stats_print`): the walk aborts the whole
+    /// process ("Failure in xmallctlbymib()") when an arena vanishes from the snapshot under it.
+    static let statisticsSnapshot = Locked(())
 
     /// Hands the arena's dirty pages back to the operating system (jemalloc only: the
     /// `posix_memalign` fallback has no per-arena pages to give back).
