@@ -231,6 +231,9 @@ extension Worker {
     /// and freezes again.
     func reclaim() throws(Violation) {
         var tracked = remove(at: randomIndex())
+        // The view is consumed either way: refused, it is gone (a drop), granted, it becomes a
+        // writer. Check it whole first, as every drop is checked.
+        try verify(tracked, .reclaim, what: "view to reclaim")
         let oldAddress = tracked.address
         let oldCount = tracked.bytes.count
         let kind = tracked.bytes.region.storageKind
