@@ -18,7 +18,7 @@ extension ArenaCore {
         full?.release()
         guard let chunk = try obtainChunk() else { return nil }
         lock.lock()
-        if guarded.closed {
+        if isClosed.load(ordering: .relaxed) {
             lock.unlock()
             return nil  // the fresh chunk dies unused, its memory freed
         }

@@ -42,13 +42,13 @@ package final class ArenaCore: @unchecked Sendable {
         /// Carves counted in chunks that have died.
         var carvesInDeadChunks = 0
         var refills = 0
-        var closed = false
     }
 
     let lock = SpinLock()
     /// Guarded by `lock`.
     @exclusivity(unchecked) var guarded = State()
-    /// `guarded.closed`, readable without the lock.
+    /// Whether the `ArenaAllocator` is gone (`close()`). Set under the lock; read under it by
+    /// the shared paths and without it by threads deciding whether to keep their chunks.
     let isClosed = Atomic<Bool>(false)
 
     let reserved = Atomic<Int>(0)
@@ -80,7 +80,6 @@ package final class ArenaCore: @unchecked Sendable {
     /// chunk of any arena, or when they exit.
     func close() {
         lock.lock()
-        guarded.closed = true
         isClosed.store(true, ordering: .relaxed)
         let cache = SendablePointers(guarded.cache)
         guarded.cache = []
@@ -169,7 +168,7 @@ package final class ArenaCore: @unchecked Sendable {
     /// is closed.
     func obtainChunk() throws(ArenaError) -> Chunk? {
         lock.lock()
-        let closed = guarded.closed
+        let closed = isClosed.load(ordering: .relaxed)
         let cached = closed ? nil : guarded.cache.popLast()
         lock.unlock()
         if closed { return nil }
@@ -215,7 +214,7 @@ package final class ArenaCore: @unchecked Sendable {
         chunk.next?.previous = chunk.previous
         guarded.liveChunks -= 1
         guarded.carvesInDeadChunks += chunk.carves.load(ordering: .relaxed)
-        let keep = !guarded.closed && guarded.cache.count < chunkCacheLimit
+        let keep = !isClosed.load(ordering: .relaxed) && guarded.cache.count < chunkCacheLimit
         if keep { guarded.cache.append(SendablePointer(chunk.base)) }
         lock.unlock()
         if !keep { releaseChunkMemory(chunk.base) }
