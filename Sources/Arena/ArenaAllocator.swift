@@ -151,6 +151,14 @@ public final class ArenaAllocator: Sendable {
         core.statistics()
     }
 
+    /// The bytes the arena holds now (live and cached chunks, dedicated blocks): the figure its
+    /// limit bounds, and ``ArenaStatistics/bytesReserved`` without the cost of `statistics()`.
+    ///
+    /// - Complexity: O(1), one relaxed atomic load; cheap enough for every request.
+    public var bytesReserved: Int {
+        core.reserved.load(ordering: .relaxed)
+    }
+
     /// Hands unused memory back: frees the cached chunks and asks jemalloc to return the
     /// arena's dirty pages to the operating system.
     ///

@@ -107,6 +107,26 @@ public struct Region: @unchecked Sendable {
         storage === other.storage
     }
 
+    /// Which storage keeps the region's memory alive: equal for two regions exactly when
+    /// ``sharesStorage(with:)`` is true, and hashable, so a caller can add up what each storage
+    /// still holds (to find chunks that a few long-lived regions pin, and copy those out).
+    ///
+    /// Valid as an identity while any region of the storage lives; a storage created after the
+    /// last one died may get the same identity.
+    @inlinable
+    public var storageIdentity: StorageIdentity { StorageIdentity(id: ObjectIdentifier(storage)) }
+
+    /// The bytes the region's storage keeps alive: the chunk size for a region carved from a
+    /// chunk, the block size for a dedicated block, the foreign buffer's size, 0 when empty.
+    public var storageCapacity: Int { storage.capacity }
+
+    /// An opaque, hashable name for a region's storage; see ``Region/storageIdentity``.
+    public struct StorageIdentity: Hashable, Sendable {
+        @usableFromInline let id: ObjectIdentifier
+
+        @inlinable init(id: ObjectIdentifier) { self.id = id }
+    }
+
     /// The kind of storage behind the region, for diagnostics and tests.
     public var storageKind: StorageKind {
         switch storage.kind {

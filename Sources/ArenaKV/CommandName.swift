@@ -1,0 +1,63 @@
+import ArenaBytes
+
+/// The commands arena-kv knows.
+enum CommandName: CaseIterable, Sendable {
+    case ping, echo, set, get, del, exists, mget, mset, incr, dbsize, flushall, info, command, quit
+    case select, config, ttl, pttl, memory
+
+    /// The name in lower case, as Redis names commands in replies.
+    var name: String { String(describing: self) }
+
+    /// Redis's arity: `n` means exactly `n` arguments counting the name; `-n` at least `n`.
+    var arity: Int {
+        switch self {
+        case .ping, .flushall, .info, .command, .quit, .dbsize: self == .dbsize ? 1 : -1
+        case .echo, .get, .incr, .select, .ttl, .pttl: 2
+        case .set, .mset: -3
+        case .del, .exists, .mget, .config, .memory: -2
+        }
+    }
+
+    /// Whether `count` arguments (with the name) fit the arity.
+    func accepts(argumentCount count: Int) -> Bool {
+        arity >= 0 ? count == arity : count >= -arity
+    }
+
+    /// Looks a command up by name, ignoring ASCII case.
+    init?(_ name: Bytes) {
+        guard name.count <= 8, let found = Self.table[Self.pack(name)], found.name.utf8.count == name.count else {
+            return nil
+        }
+        self = found
+    }
+
+    /// Every name, packed into a `UInt64` (all names fit in 8 bytes), so the lookup hashes one word.
+    private static let table: [UInt64: CommandName] = Dictionary(
+        uniqueKeysWithValues: allCases.map { (pack($0.name.utf8), $0) }
+    )
+
+    /// Up to 8 bytes, ASCII letters upper-cased, little-endian in a word.
+    private static func pack(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var word: UInt64 = 0
+        var shift: UInt64 = 0
+        for byte in bytes {
+            let upper = byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 32 : byte
+            word |= UInt64(upper) << shift
+            shift += 8
+        }
+        return word
+    }
+}
+
+extension Bytes {
+    /// Whether the bytes spell `word` (given in upper case), ignoring ASCII case.
+    func equalsIgnoringCase(_ word: StaticString) -> Bool {
+        guard count == word.utf8CodeUnitCount else { return false }
+        let expected = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        for (byte, upper) in zip(self, expected) {
+            let folded = byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 32 : byte
+            if folded != upper { return false }
+        }
+        return true
+    }
+}

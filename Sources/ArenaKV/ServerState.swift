@@ -1,0 +1,103 @@
+import ArenaBytes
+import NIOConcurrencyHelpers
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How an arena-kv server is set up.
+public struct ServerConfiguration: Sendable, Equatable {
+    /// The address to listen on.
+    public var host: String
+    /// The port to listen on; 0 picks a free one.
+    public var port: Int
+    /// The most bytes the store's arena may hold (keys and values); 0 for no limit.
+    public var maxMemory: Int
+    /// The longest bulk string a request may carry.
+    public var maxBulkLength: Int
+    /// The most bytes one connection may have buffered for a request not yet complete.
+    public var clientBufferLimit: Int
+    /// Event-loop threads.
+    public var threads: Int
+    /// Seconds between metrics updates; 0 publishes none.
+    public var metricsInterval: Int
+
+    /// Creates a configuration; the defaults are the command line's.
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 6380,
+        maxMemory: Int = 256 << 20,
+        maxBulkLength: Int = 64 << 20,
+        clientBufferLimit: Int = 128 << 20,
+        threads: Int = 1,
+        metricsInterval: Int = 1
+    ) {
+        self.host = host
+        self.port = port
+        self.maxMemory = maxMemory
+        self.maxBulkLength = maxBulkLength
+        self.clientBufferLimit = clientBufferLimit
+        self.threads = threads
+        self.metricsInterval = metricsInterval
+    }
+}
+
+/// What every connection of a server shares: the store behind its lock, the arenas and the
+/// counters. Independent of the network, so a handler can be tested on an `EmbeddedChannel`.
+public final class ServerState: Sendable {
+    /// The configuration the server started with.
+    public let configuration: ServerConfiguration
+    /// Keys and values, in ``storeArena``.
+    public let store: NIOLockedValueBox<Store>
+    /// Holds every key and value; its limit is `maxmemory`.
+    public let storeArena: ArenaAllocator
+    /// Holds the connections' receive buffers.
+    public let ioArena: ArenaAllocator
+    /// Parses requests with the configured bulk limit.
+    let parser: RequestParser
+
+    /// Commands run.
+    let commandsProcessed = Atomic<Int>(0)
+    /// Connections accepted.
+    let connectionsReceived = Atomic<Int>(0)
+    /// Connections open now.
+    let connectedClients = Atomic<Int>(0)
+    /// Writes refused because the store was full.
+    let rejectedWrites = Atomic<Int>(0)
+    /// Connections closed for a protocol error or a buffer limit.
+    let protocolErrors = Atomic<Int>(0)
+    /// When the server started, on the monotonic clock.
+    let startedAt: Int64
+
+    /// Creates the arenas and an empty store.
+    ///
+    /// - Throws: `ArenaError` when an arena cannot be created.
+    public init(
+        configuration: ServerConfiguration,
+        clock: @escaping @Sendable () -> Int64 = monotonicMilliseconds
+    ) throws(ArenaError) {
+        self.configuration = configuration
+        let limit = configuration.maxMemory > 0 ? configuration.maxMemory : nil
+        storeArena = try ArenaAllocator(.init(name: "kv-store", limit: limit))
+        ioArena = try ArenaAllocator(.init(name: "kv-io", threadLocalChunks: true))
+        store = NIOLockedValueBox(Store(arena: storeArena, clock: clock))
+        parser = RequestParser(maximumBulkLength: configuration.maxBulkLength)
+        startedAt = clock()
+    }
+
+    /// Commands run so far.
+    public var totalCommands: Int { commandsProcessed.load(ordering: .relaxed) }
+    /// Connections open now.
+    public var clients: Int { connectedClients.load(ordering: .relaxed) }
+}
+
+/// Milliseconds on the monotonic clock (`CLOCK_MONOTONIC`).
+@Sendable
+public func monotonicMilliseconds() -> Int64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+}

@@ -1,0 +1,432 @@
+import ArenaBytes
+import HeapModule
+
+/// The keys and values of the cache, held in one arena of their own.
+///
+/// Every key and value is *copied* into the store's arena when it is written: a request's
+/// arguments are zero-copy slices of a connection's receive buffer, and keeping one of them
+/// would pin that whole buffer (tens of KiB) for a value of a few bytes. The copy is exact-size
+/// and carved from a chunk, so the arena's limit is the `maxmemory` of the cache: a write that
+/// would pass it fails with ``ArenaError/limitExceeded(requested:limit:reserved:)`` and changes
+/// nothing.
+///
+/// Chunks are carved by a bump pointer, so a chunk lives while any key or value in it lives:
+/// overwritten and deleted values leave holes. ``compact(sparserThan:)`` copies the survivors
+/// of sparse chunks into fresh ones so the old chunks can go; ``compactIfWorthIt()`` decides when.
+///
+/// Not thread-safe: ``KeyValueServer`` guards it with a lock.
+public struct Store: Sendable {
+    /// The arena that holds every key and value.
+    public let arena: ArenaAllocator
+    /// The current time in milliseconds, on any clock that does not go back.
+    private let clock: @Sendable () -> Int64
+
+    private var entries: [Bytes: Bytes] = [:]
+    /// When each key with a time to live expires (milliseconds on `clock`).
+    private var deadlines: [Bytes: Int64] = [:]
+    /// The same deadlines in order, for active expiry; entries whose key has since been
+    /// deleted or given another deadline are skipped when they come up.
+    private var deadlineQueue = Heap<Deadline>()
+
+    /// The bytes of all live keys and values.
+    public private(set) var liveBytes = 0
+    /// The most ``liveBytes`` has been.
+    public private(set) var peakLiveBytes = 0
+    /// What compaction has done so far.
+    public private(set) var compactionTotals = CompactionReport()
+    /// The bytes reserved after the last compaction, so the next waits for new garbage.
+    private var reservedAfterCompaction = 0
+
+    /// A store whose keys and values live in `arena`.
+    public init(arena: ArenaAllocator, clock: @escaping @Sendable () -> Int64) {
+        self.arena = arena
+        self.clock = clock
+    }
+
+    /// The number of keys, counting expired ones not yet removed.
+    public var count: Int { entries.count }
+    /// The number of keys with a time to live.
+    public var expiringCount: Int { deadlines.count }
+
+    // MARK: Reading
+
+    /// The value of `key`, or nil if it is absent or has expired (and is now removed).
+    public mutating func value(for key: Bytes) -> Bytes? {
+        if !deadlines.isEmpty && removeIfExpired(key) { return nil }
+        return entries[key]
+    }
+
+    /// Whether `key` is present and has not expired.
+    public mutating func contains(_ key: Bytes) -> Bool {
+        if !deadlines.isEmpty && removeIfExpired(key) { return false }
+        return entries[key] != nil
+    }
+
+    /// The time `key` has left in milliseconds; see ``TimeToLive``.
+    public mutating func timeToLive(of key: Bytes) -> TimeToLive {
+        guard contains(key) else { return .missing }
+        guard let deadline = deadlines[key] else { return .persistent }
+        return .milliseconds(max(0, deadline - clock()))
+    }
+
+    // MARK: Writing
+
+    /// Stores `value` under `key`, as `SET` does.
+    ///
+    /// - Returns: whether the value was stored (`NX`/`XX` may refuse) and the previous value.
+    /// - Throws: the arena's error when it is full; the store is unchanged.
+    public mutating func set(
+        _ key: Bytes,
+        to value: Bytes,
+        condition: SetCondition = .always,
+        expiry: SetExpiry = .none
+    ) throws(ArenaError) -> (stored: Bool, previous: Bytes?) {
+        if !deadlines.isEmpty { _ = removeIfExpired(key) }
+        let previous = entries[key]
+        switch condition {
+        case .always: break
+        case .ifAbsent where previous != nil: return (false, previous)
+        case .ifPresent where previous == nil: return (false, previous)
+        case .ifAbsent, .ifPresent: break
+        }
+        try put(key, copy(value), expiry: expiry)
+        return (true, previous)
+    }
+
+    /// Stores `storedValue`, already in the arena, under `key` (copied in if new).
+    private mutating func put(_ key: Bytes, _ storedValue: Bytes, expiry: SetExpiry) throws(ArenaError) {
+        if let index = entries.index(forKey: key) {
+            liveBytes += storedValue.count - entries.values[index].count
+            entries.values[index] = storedValue
+        } else {
+            let storedKey = try copy(key)
+            entries[storedKey] = storedValue
+            liveBytes += storedKey.count + storedValue.count
+        }
+        peakLiveBytes = max(peakLiveBytes, liveBytes)
+        switch expiry {
+        case .none: if !deadlines.isEmpty { deadlines.removeValue(forKey: key) }
+        case .keep: break
+        case .after(let milliseconds): setDeadline(of: key, to: clock() &+ milliseconds)
+        }
+    }
+
+    /// Stores every pair, as `MSET` does: all of them or, when the arena is full, none.
+    ///
+    /// `pairs` holds keys at even and values at odd positions.
+    public mutating func setAll(_ pairs: ArraySlice<Bytes>) throws(ArenaError) {
+        // Copy everything first, so a full arena leaves the store as it was.
+        var copies: [(key: Bytes?, value: Bytes)] = []
+        copies.reserveCapacity(pairs.count / 2)
+        var index = pairs.startIndex
+        while index + 1 < pairs.endIndex {
+            let key = pairs[index]
+            let storedKey = entries.index(forKey: key) == nil ? try copy(key) : nil
+            copies.append((storedKey, try copy(pairs[index + 1])))
+            index += 2
+        }
+        index = pairs.startIndex
+        for (storedKey, storedValue) in copies {
+            let key = pairs[index]
+            index += 2
+            if let slot = entries.index(forKey: key) {
+                liveBytes += storedValue.count - entries.values[slot].count
+                entries.values[slot] = storedValue
+            } else {
+                // A key named twice in one MSET: the second copy of it is not needed.
+                let newKey: Bytes
+                if let storedKey { newKey = storedKey } else { newKey = try copy(key) }
+                entries[newKey] = storedValue
+                liveBytes += newKey.count + storedValue.count
+            }
+            deadlines.removeValue(forKey: key)
+        }
+        peakLiveBytes = max(peakLiveBytes, liveBytes)
+    }
+
+    /// Adds one to the decimal integer under `key` (0 when absent), keeping its time to live,
+    /// as `INCR` does.
+    public mutating func increment(_ key: Bytes) throws(IncrementError) -> Int {
+        let current: Int
+        if let value = value(for: key) {
+            guard let parsed = Int(decimal: value) else { throw .notAnInteger }
+            current = parsed
+        } else {
+            current = 0
+        }
+        let (next, overflow) = current.addingReportingOverflow(1)
+        if overflow { throw .overflow }
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        do {
+            let text = try withUnsafeMutableBytes(of: &scratch) { buffer throws(ArenaError) in
+                try copy(UnsafeRawBufferPointer(rebasing: buffer[..<formatDecimal(next, into: buffer)]))
+            }
+            try put(key, text, expiry: .keep)
+        } catch {
+            throw .arena(error)
+        }
+        return next
+    }
+
+    /// Removes `key`; whether it was there (and had not expired).
+    public mutating func remove(_ key: Bytes) -> Bool {
+        guard contains(key) else { return false }
+        removeEntry(key)
+        return true
+    }
+
+    /// Removes every key.
+    public mutating func removeAll() {
+        entries = [:]
+        deadlines = [:]
+        deadlineQueue = Heap()
+        liveBytes = 0
+    }
+
+    // MARK: Expiry
+
+    /// Removes keys whose time is up, at most `limit` of them; returns how many.
+    ///
+    /// Active expiry, for keys nobody reads again: run it now and then (the server does, ten
+    /// times a second). Reading a key removes it too when its time is up.
+    public mutating func removeExpired(limit: Int = 10_000) -> Int {
+        let now = clock()
+        var removed = 0
+        while removed < limit, let first = deadlineQueue.min, first.time <= now {
+            _ = deadlineQueue.removeMin()
+            if deadlines[first.key] == first.time {
+                removeEntry(first.key)
+                removed += 1
+            }
+        }
+        // Entries for keys that were deleted or re-timed pile up; rebuild when they outnumber
+        // the live deadlines.
+        if deadlineQueue.count > 2 * deadlines.count + 1024 { rebuildDeadlineQueue() }
+        return removed
+    }
+
+    private mutating func setDeadline(of key: Bytes, to time: Int64) {
+        guard let index = entries.index(forKey: key) else { return }
+        let storedKey = entries.keys[index]
+        deadlines[storedKey] = time
+        deadlineQueue.insert(Deadline(time: time, key: storedKey))
+    }
+
+    /// Removes `key` if its deadline has passed; whether it did.
+    private mutating func removeIfExpired(_ key: Bytes) -> Bool {
+        guard let deadline = deadlines[key], deadline <= clock() else { return false }
+        removeEntry(key)
+        return true
+    }
+
+    private mutating func removeEntry(_ key: Bytes) {
+        guard let index = entries.index(forKey: key) else { return }
+        let (storedKey, value) = entries.remove(at: index)
+        liveBytes -= storedKey.count + value.count
+        deadlines.removeValue(forKey: key)
+    }
+
+    private mutating func rebuildDeadlineQueue() {
+        deadlineQueue = Heap(deadlines.map { Deadline(time: $0.value, key: $0.key) })
+    }
+
+    // MARK: Copying into the arena
+
+    /// `bytes`, copied into an exact-size region of the store's arena.
+    private func copy(_ bytes: Bytes) throws(ArenaError) -> Bytes {
+        try bytes.withUnsafeBytes { source throws(ArenaError) in try copy(source) }
+    }
+
+    /// `source`, copied into an exact-size region of the store's arena.
+    private func copy(_ source: UnsafeRawBufferPointer) throws(ArenaError) -> Bytes {
+        let region = try arena.allocate(byteCount: source.count, alignment: 1)
+        if let base = source.baseAddress {
+            UnsafeMutableRawPointer(mutating: region.baseAddress).copyMemory(from: base, byteCount: source.count)
+        }
+        return Bytes(region)
+    }
+}
+
+// MARK: Compaction
+
+extension Store {
+    /// Copies the keys and values that sit in sparsely used chunks into fresh memory, so that
+    /// the old chunks can be freed; returns what it did.
+    ///
+    /// A chunk is sparse when the keys and values in it add up to less than `threshold` of its
+    /// size. Large values in blocks of their own are never moved. When the arena is full the
+    /// pass stops early; nothing is lost, since an entry is replaced only by a finished copy.
+    ///
+    /// - Complexity: O(*n*) for *n* keys: one pass to add up each chunk's live bytes, one to move.
+    public mutating func compact(sparserThan threshold: Double = 0.5) -> CompactionReport {
+        var live: [Region.StorageIdentity: Int] = [:]
+        func tally(_ bytes: Bytes) {
+            let region = bytes.region
+            if region.storageKind == .chunk { live[region.storageIdentity, default: 0] += bytes.count }
+        }
+        for (key, value) in entries {
+            tally(key)
+            tally(value)
+        }
+        func isSparse(_ bytes: Bytes) -> Bool {
+            let region = bytes.region
+            guard region.storageKind == .chunk else { return false }
+            return Double(live[region.storageIdentity] ?? 0) < threshold * Double(region.storageCapacity)
+        }
+
+        let reservedBefore = arena.bytesReserved
+        var report = CompactionReport()
+        var keysToMove: [Bytes] = []
+        var index = entries.values.startIndex
+        moving: while index != entries.values.endIndex {
+            let value = entries.values[index]
+            if isSparse(value) {
+                do {
+                    entries.values[index] = try copy(value)
+                    report.movedBytes += value.count
+                } catch {
+                    report.stoppedByLimit = true
+                    break moving
+                }
+            }
+            if isSparse(entries.keys[index]) { keysToMove.append(entries.keys[index]) }
+            entries.values.formIndex(after: &index)
+        }
+        // Keys are moved after the walk: a dictionary's keys can only be replaced by removing
+        // and inserting, which would invalidate the walk's index.
+        var movedDeadline = false
+        for key in keysToMove where !report.stoppedByLimit {
+            guard let newKey = try? copy(key) else {
+                report.stoppedByLimit = true
+                break
+            }
+            let value = entries.removeValue(forKey: key)
+            entries[newKey] = value
+            if let deadline = deadlines.removeValue(forKey: key) {
+                deadlines[newKey] = deadline
+                movedDeadline = true
+            }
+            report.movedBytes += key.count
+        }
+        // The queue holds the old key copies; replace them so they don't pin the old chunks.
+        if movedDeadline { rebuildDeadlineQueue() }
+        report.passes = 1
+        report.freedBytes = max(0, reservedBefore - arena.bytesReserved)
+        reservedAfterCompaction = arena.bytesReserved
+        compactionTotals.add(report)
+        return report
+    }
+
+    /// Runs ``compact(sparserThan:)`` when the arena holds much more than the live bytes: when
+    /// the bytes reserved beyond the live ones pass half the live bytes (and 1 MiB), and the
+    /// arena has grown by a quarter of the live bytes since the last compaction, so that
+    /// copying stays proportional to the garbage made (each pass is O(*n*)).
+    ///
+    /// - Returns: the report of the pass it ran, or nil.
+    public mutating func compactIfWorthIt() -> CompactionReport? {
+        let reserved = arena.bytesReserved
+        let garbage = reserved - liveBytes
+        let slack = max(liveBytes / 2, 1 << 20)
+        guard garbage > slack, reserved > reservedAfterCompaction + max(liveBytes / 4, 1 << 20) else { return nil }
+        return compact()
+    }
+}
+
+/// What compaction did.
+public struct CompactionReport: Equatable, Sendable {
+    /// Passes run.
+    public var passes = 0
+    /// Bytes of keys and values copied.
+    public var movedBytes = 0
+    /// Bytes the arena held less after the pass than before it.
+    public var freedBytes = 0
+    /// Whether a pass stopped early because the arena was full.
+    public var stoppedByLimit = false
+
+    /// Adds `other` to these totals.
+    mutating func add(_ other: CompactionReport) {
+        passes += other.passes
+        movedBytes += other.movedBytes
+        freedBytes += other.freedBytes
+        stoppedByLimit = stoppedByLimit || other.stoppedByLimit
+    }
+}
+
+/// When `SET` may store: always, only if the key is absent (`NX`) or only if present (`XX`).
+public enum SetCondition: Sendable {
+    /// Store in any case.
+    case always
+    /// `NX`: only when the key does not exist.
+    case ifAbsent
+    /// `XX`: only when the key exists.
+    case ifPresent
+}
+
+/// The time to live `SET` gives: none, the key's current one (`KEEPTTL`), or milliseconds.
+public enum SetExpiry: Sendable, Equatable {
+    /// No time to live (any previous one is removed).
+    case none
+    /// `KEEPTTL`: whatever the key had.
+    case keep
+    /// `EX`/`PX`: expires after this many milliseconds.
+    case after(milliseconds: Int64)
+}
+
+/// The answer to `TTL`/`PTTL`.
+public enum TimeToLive: Equatable, Sendable {
+    /// No such key.
+    case missing
+    /// The key never expires.
+    case persistent
+    /// The key expires in this many milliseconds.
+    case milliseconds(Int64)
+}
+
+/// Why `INCR` failed.
+public enum IncrementError: Error, Equatable {
+    /// The value is not a decimal 64-bit integer.
+    case notAnInteger
+    /// The result would not fit in 64 bits.
+    case overflow
+    /// The store's arena is full.
+    case arena(ArenaError)
+}
+
+/// An entry of the deadline queue: a key's expiry time.
+private struct Deadline: Comparable {
+    var time: Int64
+    var key: Bytes
+
+    static func < (lhs: Deadline, rhs: Deadline) -> Bool { lhs.time < rhs.time }
+    static func == (lhs: Deadline, rhs: Deadline) -> Bool { lhs.time == rhs.time && lhs.key == rhs.key }
+}
+
+extension Int {
+    /// Parses a decimal integer as Redis's `string2ll` does: an optional `-`, digits, nothing
+    /// else, no leading zeros (but `0` itself), no overflow.
+    init?(decimal bytes: Bytes) {
+        guard !bytes.isEmpty, bytes.count <= 20 else { return nil }
+        var index = bytes.startIndex
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        guard index < bytes.endIndex else { return nil }
+        if bytes[index] == UInt8(ascii: "0") && (bytes.count - index > 1 || negative) { return nil }
+        var magnitude: UInt64 = 0
+        while index < bytes.endIndex {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (times10, o1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(digit))
+            guard !o1 && !o2 else { return nil }
+            magnitude = sum
+            index += 1
+        }
+        if negative {
+            guard magnitude <= UInt64(Int.max) + 1 else { return nil }
+            self = magnitude == UInt64(Int.max) + 1 ? Int.min : -Int(magnitude)
+        } else {
+            guard magnitude <= UInt64(Int.max) else { return nil }
+            self = Int(magnitude)
+        }
+    }
+}
