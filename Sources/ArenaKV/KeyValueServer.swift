@@ -69,10 +69,7 @@ public final class KeyValueServer: Sendable {
         let loop = listener.eventLoop
         let housekeeping = loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) {
             _ in
-            state.store.withLockedValue { store in
-                _ = store.removeExpired()
-                _ = store.compactIfWorthIt()
-            }
+            state.housekeeping(compaction: configuration.compaction)
         }
         var metrics: MetricsPublisher?
         if configuration.metricsInterval > 0 {

@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var threads: Int
     /// Seconds between metrics updates; 0 publishes none.
     public var metricsInterval: Int
+    /// Whether the store copies survivors out of sparse chunks (see ``Store/compactIfWorthIt()``).
+    public var compaction: Bool
 
     /// Creates a configuration; the defaults are the command line's.
     public init(
@@ -33,7 +35,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         maxBulkLength: Int = 64 << 20,
         clientBufferLimit: Int = 128 << 20,
         threads: Int = 1,
-        metricsInterval: Int = 1
+        metricsInterval: Int = 1,
+        compaction: Bool = true
     ) {
         self.host = host
         self.port = port
@@ -42,6 +45,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.clientBufferLimit = clientBufferLimit
         self.threads = threads
         self.metricsInterval = metricsInterval
+        self.compaction = compaction
     }
 }
 
@@ -69,6 +73,8 @@ public final class ServerState: Sendable {
     let rejectedWrites = Atomic<Int>(0)
     /// Connections closed for a protocol error or a buffer limit.
     let protocolErrors = Atomic<Int>(0)
+    /// The longest compaction pass so far, in microseconds (it holds the store's lock).
+    let longestCompaction = Atomic<Int>(0)
     /// When the server started, on the monotonic clock.
     let startedAt: Int64
 
@@ -88,6 +94,29 @@ public final class ServerState: Sendable {
         startedAt = clock()
     }
 
+    /// Removes expired keys and, when `compaction` is on and worth it, compacts the store.
+    /// The server runs it ten times a second.
+    public func housekeeping(compaction: Bool) {
+        let started = monotonicMicroseconds()
+        let compacted = store.withLockedValue { store in
+            _ = store.removeExpired()
+            return compaction ? store.compactIfWorthIt() : nil
+        }
+        if compacted != nil {
+            let pause = Int(monotonicMicroseconds() - started)
+            var longest = longestCompaction.load(ordering: .relaxed)
+            while pause > longest {
+                let (exchanged, current) = longestCompaction.compareExchange(
+                    expected: longest,
+                    desired: pause,
+                    ordering: .relaxed
+                )
+                if exchanged { break }
+                longest = current
+            }
+        }
+    }
+
     /// Commands run so far.
     public var totalCommands: Int { commandsProcessed.load(ordering: .relaxed) }
     /// Connections open now.
@@ -97,7 +126,12 @@ public final class ServerState: Sendable {
 /// Milliseconds on the monotonic clock (`CLOCK_MONOTONIC`).
 @Sendable
 public func monotonicMilliseconds() -> Int64 {
+    monotonicMicroseconds() / 1000
+}
+
+/// Microseconds on the monotonic clock (`CLOCK_MONOTONIC`).
+func monotonicMicroseconds() -> Int64 {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
-    return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1000
 }

@@ -308,7 +308,9 @@ extension Store {
             }
             report.movedBytes += key.count
         }
-        // The queue holds the old key copies; replace them so they don't pin the old chunks.
+        // The old copies pin their chunks until they go: measure after they have.
+        keysToMove = []
+        // The queue holds the old key copies too; replace them.
         if movedDeadline { rebuildDeadlineQueue() }
         report.passes = 1
         report.freedBytes = max(0, reservedBefore - arena.bytesReserved)

@@ -49,6 +49,9 @@ struct ArenaKVCommand: ParsableCommand {
     @Option(help: "Seconds between swift-metrics gauge updates (0: none).")
     var metricsInterval = 1
 
+    @Flag(inversion: .prefixedNo, help: "Copy long-kept keys and values out of sparsely used chunks.")
+    var compaction = true
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535, not \(port)") }
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be 1...256, not \(threads)") }
@@ -67,7 +70,8 @@ struct ArenaKVCommand: ParsableCommand {
             maxBulkLength: maxBulkLength,
             clientBufferLimit: clientBufferLimit,
             threads: threads,
-            metricsInterval: metricsInterval
+            metricsInterval: metricsInterval,
+            compaction: compaction
         )
         let server: KeyValueServer
         do {

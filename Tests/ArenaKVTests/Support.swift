@@ -1,0 +1,104 @@
+import ArenaBytes
+import ArenaKV
+import NIOCore
+import NIOEmbedded
+import Synchronization
+
+/// A clock the test moves by hand.
+final class ManualClock: Sendable {
+    private let now = Atomic<Int64>(1_000_000)
+
+    /// The time, in milliseconds.
+    func read() -> Int64 { now.load(ordering: .relaxed) }
+
+    /// Moves the time forward.
+    func advance(milliseconds: Int64) { now.add(milliseconds, ordering: .relaxed) }
+}
+
+/// A store on an arena of its own, with an optional limit and a manual clock.
+func makeStore(limit: Int? = nil, clock: ManualClock = ManualClock()) throws -> TestStore {
+    let arena = try ArenaAllocator(.init(name: "kv-test", limit: limit))
+    return TestStore(Store(arena: arena, clock: { clock.read() }))
+}
+
+/// A `Store` in a class, so `#expect` can call its mutating methods (reading may expire keys).
+final class TestStore {
+    var store: Store
+
+    init(_ store: Store) { self.store = store }
+
+    var arena: ArenaAllocator { store.arena }
+    var count: Int { store.count }
+    var expiringCount: Int { store.expiringCount }
+    var liveBytes: Int { store.liveBytes }
+
+    func value(for key: Bytes) -> Bytes? { store.value(for: key) }
+    func contains(_ key: Bytes) -> Bool { store.contains(key) }
+    func timeToLive(of key: Bytes) -> TimeToLive { store.timeToLive(of: key) }
+    func remove(_ key: Bytes) -> Bool { store.remove(key) }
+    func removeExpired() -> Int { store.removeExpired() }
+    func compact() -> CompactionReport { store.compact() }
+    func compactIfWorthIt() -> CompactionReport? { store.compactIfWorthIt() }
+    func increment(_ key: Bytes) throws(IncrementError) -> Int { try store.increment(key) }
+    func setAll(_ pairs: ArraySlice<Bytes>) throws(ArenaError) { try store.setAll(pairs) }
+
+    func set(
+        _ key: Bytes,
+        to value: Bytes,
+        condition: SetCondition = .always,
+        expiry: SetExpiry = .none
+    ) throws(ArenaError) -> (stored: Bool, previous: Bytes?) {
+        try store.set(key, to: value, condition: condition, expiry: expiry)
+    }
+}
+
+extension Bytes {
+    /// The UTF-8 bytes of `text`.
+    init(_ text: String) { self.init(Array(text.utf8)) }
+
+    /// The bytes as text.
+    var string: String { String(decoding: self, as: UTF8.self) }
+}
+
+/// A connection handler on an `EmbeddedChannel`: requests in, replies out, no sockets.
+final class EmbeddedConnection {
+    let channel: EmbeddedChannel
+    let state: ServerState
+
+    init(state: ServerState) throws {
+        self.state = state
+        channel = EmbeddedChannel(handler: ConnectionHandler(state: state))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+    }
+
+    convenience init(_ configuration: ServerConfiguration = ServerConfiguration(maxMemory: 0)) throws {
+        try self.init(state: ServerState(configuration: configuration))
+    }
+
+    /// Sends `request` as one read and returns every reply written since.
+    @discardableResult
+    func send(_ request: String) throws -> String {
+        try send(Array(request.utf8))
+    }
+
+    /// Sends `bytes` as one read and returns every reply written since.
+    @discardableResult
+    func send(_ bytes: [UInt8]) throws -> String {
+        try channel.writeInbound(channel.allocator.buffer(bytes: bytes))
+        return try replies()
+    }
+
+    /// The replies written and not read yet.
+    func replies() throws -> String {
+        var text = ""
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
+            text += String(buffer: buffer)
+        }
+        return text
+    }
+
+    /// A multibulk request of `arguments`.
+    static func request(_ arguments: String...) -> String {
+        "*\(arguments.count)\r\n" + arguments.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
+    }
+}
