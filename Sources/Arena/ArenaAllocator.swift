@@ -151,6 +151,13 @@ public final class ArenaAllocator: Sendable {
         core.statistics()
     }
 
+    /// The largest request carved from a chunk (an eighth of the chunk size); larger ones get
+    /// a dedicated block. A region of at most this many bytes (and more than 0) shares its
+    /// chunk with others and keeps the whole chunk alive.
+    public var largestCarve: Int {
+        core.largestCarve
+    }
+
     /// The bytes the arena holds now (live and cached chunks, dedicated blocks): the figure its
     /// limit bounds, and ``ArenaStatistics/bytesReserved`` without the cost of `statistics()`.
     ///

@@ -125,6 +125,10 @@ public struct Region: @unchecked Sendable {
         @usableFromInline let id: ObjectIdentifier
 
         @inlinable init(id: ObjectIdentifier) { self.id = id }
+
+        /// The identity as an integer (never 0), for tables of one's own that hash it more
+        /// cheaply than `Hasher` does.
+        @inlinable public var bitPattern: UInt { UInt(bitPattern: id) }
     }
 
     /// The kind of storage behind the region, for diagnostics and tests.

@@ -34,8 +34,11 @@ public struct Store: Sendable {
     public private(set) var peakLiveBytes = 0
     /// What compaction has done so far.
     public private(set) var compactionTotals = CompactionReport()
-    /// The bytes reserved after the last compaction, so the next waits for new garbage.
-    private var reservedAfterCompaction = 0
+    /// The live bytes in each chunk, kept up to date on every write and removal, so that
+    /// compaction knows which chunks are sparse without walking the keys.
+    private var chunkTally = ChunkTally()
+    /// The chunk of the latest key or value stored: the one being carved.
+    private var latestChunk: Region.StorageIdentity?
 
     /// A store whose keys and values live in `arena`.
     public init(arena: ArenaAllocator, clock: @escaping @Sendable () -> Int64) {
@@ -96,14 +99,14 @@ public struct Store: Sendable {
     /// Stores `storedValue`, already in the arena, under `key` (copied in if new).
     private mutating func put(_ key: Bytes, _ storedValue: Bytes, expiry: SetExpiry) throws(ArenaError) {
         if let index = entries.index(forKey: key) {
-            liveBytes += storedValue.count - entries.values[index].count
+            release(entries.values[index])
             entries.values[index] = storedValue
         } else {
             let storedKey = try copy(key)
             entries[storedKey] = storedValue
-            liveBytes += storedKey.count + storedValue.count
+            adopt(storedKey)
         }
-        peakLiveBytes = max(peakLiveBytes, liveBytes)
+        adopt(storedValue)
         switch expiry {
         case .none: if !deadlines.isEmpty { deadlines.removeValue(forKey: key) }
         case .keep: break
@@ -130,18 +133,16 @@ public struct Store: Sendable {
             let key = pairs[index]
             index += 2
             if let slot = entries.index(forKey: key) {
-                liveBytes += storedValue.count - entries.values[slot].count
+                // Also a key named twice in one MSET: its second copy is not needed.
+                release(entries.values[slot])
                 entries.values[slot] = storedValue
-            } else {
-                // A key named twice in one MSET: the second copy of it is not needed.
-                let newKey: Bytes
-                if let storedKey { newKey = storedKey } else { newKey = try copy(key) }
-                entries[newKey] = storedValue
-                liveBytes += newKey.count + storedValue.count
+            } else if let storedKey {
+                entries[storedKey] = storedValue
+                adopt(storedKey)
             }
+            adopt(storedValue)
             deadlines.removeValue(forKey: key)
         }
-        peakLiveBytes = max(peakLiveBytes, liveBytes)
     }
 
     /// Adds one to the decimal integer under `key` (0 when absent), keeping its time to live,
@@ -180,6 +181,7 @@ public struct Store: Sendable {
         entries = [:]
         deadlines = [:]
         deadlineQueue = Heap()
+        chunkTally = ChunkTally()
         liveBytes = 0
     }
 
@@ -222,7 +224,8 @@ public struct Store: Sendable {
     private mutating func removeEntry(_ key: Bytes) {
         guard let index = entries.index(forKey: key) else { return }
         let (storedKey, value) = entries.remove(at: index)
-        liveBytes -= storedKey.count + value.count
+        release(storedKey)
+        release(value)
         deadlines.removeValue(forKey: key)
     }
 
@@ -231,6 +234,28 @@ public struct Store: Sendable {
     }
 
     // MARK: Copying into the arena
+
+    /// Counts a key or value that the store now holds.
+    private mutating func adopt(_ bytes: Bytes) {
+        liveBytes += bytes.count
+        peakLiveBytes = max(peakLiveBytes, liveBytes)
+        if sharesChunk(bytes) {
+            let chunk = bytes.region.storageIdentity
+            chunkTally.add(bytes.count, to: chunk)
+            latestChunk = chunk
+        }
+    }
+
+    /// Counts out a key or value that the store no longer holds.
+    private mutating func release(_ bytes: Bytes) {
+        liveBytes -= bytes.count
+        if sharesChunk(bytes) { chunkTally.add(-bytes.count, to: bytes.region.storageIdentity) }
+    }
+
+    /// Whether `bytes` were carved from a chunk (only those keep memory of others alive).
+    private func sharesChunk(_ bytes: Bytes) -> Bool {
+        bytes.count > 0 && bytes.count <= arena.largestCarve
+    }
 
     /// `bytes`, copied into an exact-size region of the store's arena.
     private func copy(_ bytes: Bytes) throws(ArenaError) -> Bytes {
@@ -250,39 +275,32 @@ public struct Store: Sendable {
 // MARK: Compaction
 
 extension Store {
-    /// Copies the keys and values that sit in sparsely used chunks into fresh memory, so that
-    /// the old chunks can be freed; returns what it did.
+    /// Copies the keys and values in sparsely used chunks into fresh memory, so that the old
+    /// chunks can be freed; returns what it did.
     ///
     /// A chunk is sparse when the keys and values in it add up to less than `threshold` of its
     /// size. Large values in blocks of their own are never moved. When the arena is full the
     /// pass stops early; nothing is lost, since an entry is replaced only by a finished copy.
     ///
-    /// - Complexity: O(*n*) for *n* keys: one pass to add up each chunk's live bytes, one to move.
+    /// - Complexity: O(*n*) for *n* keys, one walk; nothing when no chunk is sparse.
     public mutating func compact(sparserThan threshold: Double = 0.5) -> CompactionReport {
-        var live: [Region.StorageIdentity: Int] = [:]
-        func tally(_ bytes: Bytes) {
-            let region = bytes.region
-            if region.storageKind == .chunk { live[region.storageIdentity, default: 0] += bytes.count }
-        }
-        for (key, value) in entries {
-            tally(key)
-            tally(value)
-        }
-        func isSparse(_ bytes: Bytes) -> Bool {
-            let region = bytes.region
-            guard region.storageKind == .chunk else { return false }
-            return Double(live[region.storageIdentity] ?? 0) < threshold * Double(region.storageCapacity)
-        }
-
+        let sparse = sparseChunks(threshold: threshold)
+        guard !sparse.isEmpty else { return CompactionReport() }
         let reservedBefore = arena.bytesReserved
-        var report = CompactionReport()
+        var report = CompactionReport(passes: 1)
         var keysToMove: [Bytes] = []
+        func isSparse(_ bytes: Bytes) -> Bool {
+            sharesChunk(bytes) && sparse[bytes.region.storageIdentity] > 0
+        }
         var index = entries.values.startIndex
         moving: while index != entries.values.endIndex {
             let value = entries.values[index]
             if isSparse(value) {
                 do {
-                    entries.values[index] = try copy(value)
+                    let moved = try copy(value)
+                    entries.values[index] = moved
+                    release(value)
+                    adopt(moved)
                     report.movedBytes += value.count
                 } catch {
                     report.stoppedByLimit = true
@@ -296,12 +314,13 @@ extension Store {
         // and inserting, which would invalidate the walk's index.
         var movedDeadline = false
         for key in keysToMove where !report.stoppedByLimit {
-            guard let newKey = try? copy(key) else {
+            guard let newKey = try? copy(key), let value = entries.removeValue(forKey: key) else {
                 report.stoppedByLimit = true
                 break
             }
-            let value = entries.removeValue(forKey: key)
             entries[newKey] = value
+            release(key)
+            adopt(newKey)
             if let deadline = deadlines.removeValue(forKey: key) {
                 deadlines[newKey] = deadline
                 movedDeadline = true
@@ -312,25 +331,35 @@ extension Store {
         keysToMove = []
         // The queue holds the old key copies too; replace them.
         if movedDeadline { rebuildDeadlineQueue() }
-        report.passes = 1
+        chunkTally.dropEmpty()
         report.freedBytes = max(0, reservedBefore - arena.bytesReserved)
-        reservedAfterCompaction = arena.bytesReserved
         compactionTotals.add(report)
         return report
     }
 
-    /// Runs ``compact(sparserThan:)`` when the arena holds much more than the live bytes: when
-    /// the bytes reserved beyond the live ones pass half the live bytes (and 1 MiB), and the
-    /// arena has grown by a quarter of the live bytes since the last compaction, so that
-    /// copying stays proportional to the garbage made (each pass is O(*n*)).
+    /// Runs ``compact(sparserThan:)`` when it would give back at least a quarter of the live
+    /// bytes (and 1 MiB): the sparse chunks' sizes less the bytes to copy out of them.
+    ///
+    /// The per-chunk live bytes are kept on every write, so the check costs a look at one
+    /// entry per chunk, and a pass (a walk over every key) runs only when it pays: copying
+    /// stays proportional to the memory freed.
     ///
     /// - Returns: the report of the pass it ran, or nil.
-    public mutating func compactIfWorthIt() -> CompactionReport? {
-        let reserved = arena.bytesReserved
-        let garbage = reserved - liveBytes
-        let slack = max(liveBytes / 2, 1 << 20)
-        guard garbage > slack, reserved > reservedAfterCompaction + max(liveBytes / 4, 1 << 20) else { return nil }
-        return compact()
+    public mutating func compactIfWorthIt(sparserThan threshold: Double = 0.5) -> CompactionReport? {
+        let chunkSize = arena.configuration.chunkSize
+        let limit = Int(threshold * Double(chunkSize))
+        let gain = chunkTally.reduce(0) { gain, live in live < limit ? gain + chunkSize - live : gain }
+        guard gain >= max(liveBytes / 4, 1 << 20) else { return nil }
+        return compact(sparserThan: threshold)
+    }
+
+    /// The chunks holding less than `threshold` of their size, but not the one being carved
+    /// (where the latest copy went), with their live bytes.
+    private func sparseChunks(threshold: Double) -> ChunkTally {
+        let limit = Int(threshold * Double(arena.configuration.chunkSize))
+        var sparse = chunkTally.filter { $0 < limit }
+        if let latestChunk { sparse.remove(latestChunk) }
+        return sparse
     }
 }
 
@@ -429,6 +458,96 @@ extension Int {
         } else {
             guard magnitude <= UInt64(Int.max) else { return nil }
             self = Int(magnitude)
+        }
+    }
+}
+
+/// Live bytes per chunk, in a flat open-addressing table keyed by the storage identity:
+/// updated on every write and removal, where `Dictionary`'s SipHash would cost more than the
+/// rest of the bookkeeping. Chunks whose count drops to zero keep their slot until
+/// ``dropEmpty()`` (a freed chunk's address may come back as a new chunk; counting from zero
+/// again is right).
+private struct ChunkTally {
+    private var keys = [UInt](repeating: 0, count: 64)
+    private var counts = [Int](repeating: 0, count: 64)
+    private var occupied = 0
+
+    /// Adds `bytes` (negative to take away) to the count of `storage`.
+    mutating func add(_ bytes: Int, to storage: Region.StorageIdentity) {
+        add(bytes, bitPattern: storage.bitPattern)
+    }
+
+    private mutating func add(_ bytes: Int, bitPattern key: UInt) {
+        var index = slot(of: key)
+        if keys[index] == 0 {
+            if (occupied + 1) * 2 > keys.count {
+                rehash(capacity: keys.count * 2)
+                index = slot(of: key)
+            }
+            keys[index] = key
+            occupied += 1
+        }
+        counts[index] += bytes
+    }
+
+    /// Whether no chunk holds live bytes.
+    var isEmpty: Bool { !counts.contains { $0 > 0 } }
+
+    /// The live bytes of `storage`.
+    subscript(storage: Region.StorageIdentity) -> Int {
+        let index = slot(of: storage.bitPattern)
+        return keys[index] == 0 ? 0 : counts[index]
+    }
+
+    /// The chunks whose live bytes (more than 0) satisfy `isIncluded`.
+    func filter(_ isIncluded: (Int) -> Bool) -> ChunkTally {
+        var result = ChunkTally()
+        for (key, count) in zip(keys, counts) where key != 0 && count > 0 && isIncluded(count) {
+            result.add(count, bitPattern: key)
+        }
+        return result
+    }
+
+    /// Forgets `storage`.
+    mutating func remove(_ storage: Region.StorageIdentity) {
+        let index = slot(of: storage.bitPattern)
+        if keys[index] != 0 { counts[index] = 0 }
+    }
+
+    /// Folds the live counts of the chunks that hold live bytes.
+    func reduce<Result>(_ initial: Result, _ next: (Result, Int) -> Result) -> Result {
+        var result = initial
+        for (key, count) in zip(keys, counts) where key != 0 && count > 0 { result = next(result, count) }
+        return result
+    }
+
+    /// Forgets the chunks with nothing live in them.
+    mutating func dropEmpty() {
+        var capacity = 64
+        let live = zip(keys, counts).reduce(0) { $0 + ($1.0 != 0 && $1.1 != 0 ? 1 : 0) }
+        while capacity < live * 4 { capacity <<= 1 }
+        rehash(capacity: capacity)
+    }
+
+    /// The slot of `key`: where it is, or the empty slot where it would go.
+    private func slot(of key: UInt) -> Int {
+        // Fibonacci hashing; the low bits of an object address are all zero.
+        let mask = keys.count - 1
+        var index = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+        while keys[index] != 0 && keys[index] != key { index = (index + 1) & mask }
+        return index
+    }
+
+    private mutating func rehash(capacity: Int) {
+        let (oldKeys, oldCounts) = (keys, counts)
+        keys = Array(repeating: 0, count: capacity)
+        counts = Array(repeating: 0, count: capacity)
+        occupied = 0
+        for (key, count) in zip(oldKeys, oldCounts) where key != 0 && count != 0 {
+            let index = slot(of: key)
+            keys[index] = key
+            counts[index] = count
+            occupied += 1
         }
     }
 }
