@@ -38,8 +38,10 @@ public final class KeyValueServer: Sendable {
 
     /// Creates the arenas and starts listening.
     ///
-    /// - Parameter metricsFactory: where the arena gauges go; the global `MetricsSystem`
-    ///   factory by default.
+    /// - Parameters:
+    ///   - configuration: the address, limits and threads.
+    ///   - metricsFactory: where the arena gauges go; the global `MetricsSystem` factory by
+    ///     default.
     /// - Throws: `ArenaError` when an arena cannot be made; NIO's error when the address
     ///   cannot be bound (the threads are shut down again).
     public static func start(

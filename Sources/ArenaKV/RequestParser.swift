@@ -21,7 +21,7 @@ public struct ArgumentSpan: Equatable, Sendable {
     public var range: Range<Int> { start..<(start + count) }
 }
 
-/// A request the server cannot make sense of. The client gets ``reply`` and its connection is
+/// A request the server cannot make sense of. The client gets ``message`` and its connection is
 /// closed, as Redis does; other clients are not affected.
 public enum ProtocolError: Error, Equatable, Sendable {
     /// A multibulk count that is not a number or is over ``RequestParser/maximumArguments``.

@@ -24,7 +24,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var threads: Int
     /// Seconds between metrics updates; 0 publishes none.
     public var metricsInterval: Int
-    /// Whether the store copies survivors out of sparse chunks (see ``Store/compactIfWorthIt()``).
+    /// Whether the store copies survivors out of sparse chunks (see ``Store/compactIfWorthIt(sparserThan:)``).
     public var compaction: Bool
 
     /// Creates a configuration; the defaults are the command line's.

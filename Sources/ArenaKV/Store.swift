@@ -7,12 +7,12 @@ import HeapModule
 /// arguments are zero-copy slices of a connection's receive buffer, and keeping one of them
 /// would pin that whole buffer (tens of KiB) for a value of a few bytes. The copy is exact-size
 /// and carved from a chunk, so the arena's limit is the `maxmemory` of the cache: a write that
-/// would pass it fails with ``ArenaError/limitExceeded(requested:limit:reserved:)`` and changes
+/// would pass it fails with `ArenaError.limitExceeded` and changes
 /// nothing.
 ///
 /// Chunks are carved by a bump pointer, so a chunk lives while any key or value in it lives:
 /// overwritten and deleted values leave holes. ``compact(sparserThan:)`` copies the survivors
-/// of sparse chunks into fresh ones so the old chunks can go; ``compactIfWorthIt()`` decides when.
+/// of sparse chunks into fresh ones so the old chunks can go; ``compactIfWorthIt(sparserThan:)`` decides when.
 ///
 /// Not thread-safe: ``KeyValueServer`` guards it with a lock.
 public struct Store: Sendable {
