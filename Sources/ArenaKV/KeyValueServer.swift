@@ -71,7 +71,10 @@ public final class KeyValueServer: Sendable {
         let loop = listener.eventLoop
         let housekeeping = loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) {
             _ in
-            state.housekeeping(compaction: configuration.compaction)
+            // While a compaction pass runs, its own chain of steps does the housekeeping.
+            if !state.compactionChainActive.load(ordering: .relaxed) {
+                continueCompaction(state, on: loop, compaction: configuration.compaction)
+            }
         }
         var metrics: MetricsPublisher?
         if configuration.metricsInterval > 0 {
@@ -103,4 +106,13 @@ public final class KeyValueServer: Sendable {
         close()
         try group.syncShutdownGracefully()
     }
+}
+
+/// Runs the store's housekeeping and, while a compaction pass is under way, runs it again a
+/// millisecond later: requests get the loop in between.
+private func continueCompaction(_ state: ServerState, on loop: any EventLoop, compaction: Bool) {
+    let compacting = state.housekeeping(compaction: compaction)
+    state.compactionChainActive.store(compacting, ordering: .relaxed)
+    guard compacting else { return }
+    loop.scheduleTask(in: .milliseconds(1)) { continueCompaction(state, on: loop, compaction: compaction) }
 }

@@ -54,7 +54,7 @@ struct ServerInfo {
             ("arena_compactions", "\(compaction.passes)"),
             ("arena_compacted_bytes", "\(compaction.movedBytes)"),
             ("arena_compaction_freed_bytes", "\(compaction.freedBytes)"),
-            ("arena_compaction_longest_pause_us", "\(state.longestCompaction.load(ordering: .relaxed))"),
+            ("arena_compaction_longest_step_us", "\(state.longestCompaction.load(ordering: .relaxed))"),
             ("io_arena_reserved", "\(state.ioArena.bytesReserved)"),
         ]
         if let jemalloc = arena.jemalloc {

@@ -24,7 +24,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var threads: Int
     /// Seconds between metrics updates; 0 publishes none.
     public var metricsInterval: Int
-    /// Whether the store copies survivors out of sparse chunks (see ``Store/compactIfWorthIt(sparserThan:)``).
+    /// Whether the store copies survivors out of sparse chunks (see ``Store/startCompactionIfWorthIt(sparserThan:)``).
     public var compaction: Bool
 
     /// Creates a configuration; the defaults are the command line's.
@@ -73,8 +73,10 @@ public final class ServerState: Sendable {
     let rejectedWrites = Atomic<Int>(0)
     /// Connections closed for a protocol error or a buffer limit.
     let protocolErrors = Atomic<Int>(0)
-    /// The longest compaction pass so far, in microseconds (it holds the store's lock).
+    /// The longest compaction step so far, in microseconds (it holds the store's lock).
     let longestCompaction = Atomic<Int>(0)
+    /// Whether the server's chain of compaction steps is running.
+    let compactionChainActive = Atomic<Bool>(false)
     /// When the server started, on the monotonic clock.
     let startedAt: Int64
 
@@ -94,26 +96,34 @@ public final class ServerState: Sendable {
         startedAt = clock()
     }
 
-    /// Removes expired keys and, when `compaction` is on and worth it, compacts the store.
-    /// The server runs it ten times a second.
-    public func housekeeping(compaction: Bool) {
+    /// Removes expired keys and, when `compaction` is on, starts a compaction pass if one is
+    /// worth it and runs a slice of the pass under way. Whether a pass is still under way.
+    ///
+    /// The server calls it ten times a second, and every millisecond while a pass is under
+    /// way, so that a pass over millions of keys never holds the store for long.
+    public func housekeeping(compaction: Bool) -> Bool {
         let started = monotonicMicroseconds()
-        let compacted = store.withLockedValue { store in
+        let (compacting, stepped) = store.withLockedValue { store in
             _ = store.removeExpired()
-            return compaction ? store.compactIfWorthIt() : nil
+            guard compaction, store.startCompactionIfWorthIt() else { return (false, false) }
+            _ = store.compactionStep()
+            return (store.isCompacting, true)
         }
-        if compacted != nil {
-            let pause = Int(monotonicMicroseconds() - started)
-            var longest = longestCompaction.load(ordering: .relaxed)
-            while pause > longest {
-                let (exchanged, current) = longestCompaction.compareExchange(
-                    expected: longest,
-                    desired: pause,
-                    ordering: .relaxed
-                )
-                if exchanged { break }
-                longest = current
-            }
+        if stepped { record(pause: Int(monotonicMicroseconds() - started)) }
+        return compacting
+    }
+
+    /// Keeps the longest compaction step.
+    private func record(pause: Int) {
+        var longest = longestCompaction.load(ordering: .relaxed)
+        while pause > longest {
+            let (exchanged, current) = longestCompaction.compareExchange(
+                expected: longest,
+                desired: pause,
+                ordering: .relaxed
+            )
+            if exchanged { break }
+            longest = current
         }
     }
 

@@ -7,12 +7,13 @@ import HeapModule
 /// arguments are zero-copy slices of a connection's receive buffer, and keeping one of them
 /// would pin that whole buffer (tens of KiB) for a value of a few bytes. The copy is exact-size
 /// and carved from a chunk, so the arena's limit is the `maxmemory` of the cache: a write that
-/// would pass it fails with `ArenaError.limitExceeded` and changes
-/// nothing.
+/// would pass it fails with `ArenaError.limitExceeded` and changes nothing.
 ///
 /// Chunks are carved by a bump pointer, so a chunk lives while any key or value in it lives:
-/// overwritten and deleted values leave holes. ``compact(sparserThan:)`` copies the survivors
-/// of sparse chunks into fresh ones so the old chunks can go; ``compactIfWorthIt(sparserThan:)`` decides when.
+/// overwritten and deleted values leave holes. The store keeps each chunk's live bytes up to
+/// date, and compaction copies the survivors of sparse chunks into fresh ones so the old chunks
+/// can go: ``compactionStep(slots:sparserThan:)`` does a bounded slice of a pass, so a server
+/// can spread it between requests; ``compact(sparserThan:)`` does a whole pass at once.
 ///
 /// Not thread-safe: ``KeyValueServer`` guards it with a lock.
 public struct Store: Sendable {
@@ -21,7 +22,7 @@ public struct Store: Sendable {
     /// The current time in milliseconds, on any clock that does not go back.
     private let clock: @Sendable () -> Int64
 
-    private var entries: [Bytes: Bytes] = [:]
+    private var table = KeyTable()
     /// When each key with a time to live expires (milliseconds on `clock`).
     private var deadlines: [Bytes: Int64] = [:]
     /// The same deadlines in order, for active expiry; entries whose key has since been
@@ -39,6 +40,8 @@ public struct Store: Sendable {
     private var chunkTally = ChunkTally()
     /// The chunk of the latest key or value stored: the one being carved.
     private var latestChunk: Region.StorageIdentity?
+    /// The compaction pass under way, if any.
+    private var pass: CompactionPass?
 
     /// A store whose keys and values live in `arena`.
     public init(arena: ArenaAllocator, clock: @escaping @Sendable () -> Int64) {
@@ -47,7 +50,7 @@ public struct Store: Sendable {
     }
 
     /// The number of keys, counting expired ones not yet removed.
-    public var count: Int { entries.count }
+    public var count: Int { table.count }
     /// The number of keys with a time to live.
     public var expiringCount: Int { deadlines.count }
 
@@ -56,13 +59,13 @@ public struct Store: Sendable {
     /// The value of `key`, or nil if it is absent or has expired (and is now removed).
     public mutating func value(for key: Bytes) -> Bytes? {
         if !deadlines.isEmpty && removeIfExpired(key) { return nil }
-        return entries[key]
+        return table[key]
     }
 
     /// Whether `key` is present and has not expired.
     public mutating func contains(_ key: Bytes) -> Bool {
         if !deadlines.isEmpty && removeIfExpired(key) { return false }
-        return entries[key] != nil
+        return table.find(key) != nil
     }
 
     /// The time `key` has left in milliseconds; see ``TimeToLive``.
@@ -85,25 +88,32 @@ public struct Store: Sendable {
         expiry: SetExpiry = .none
     ) throws(ArenaError) -> (stored: Bool, previous: Bytes?) {
         if !deadlines.isEmpty { _ = removeIfExpired(key) }
-        let previous = entries[key]
+        let slot = table.find(key)
+        let previous = slot.map { table[valueAt: $0] }
         switch condition {
         case .always: break
         case .ifAbsent where previous != nil: return (false, previous)
         case .ifPresent where previous == nil: return (false, previous)
         case .ifAbsent, .ifPresent: break
         }
-        try put(key, copy(value), expiry: expiry)
+        try put(key, copy(value), at: slot, expiry: expiry)
         return (true, previous)
     }
 
-    /// Stores `storedValue`, already in the arena, under `key` (copied in if new).
-    private mutating func put(_ key: Bytes, _ storedValue: Bytes, expiry: SetExpiry) throws(ArenaError) {
-        if let index = entries.index(forKey: key) {
-            release(entries.values[index])
-            entries.values[index] = storedValue
+    /// Stores `storedValue`, already in the arena, under `key` (copied in if new), whose slot
+    /// is `slot` when it is present.
+    private mutating func put(
+        _ key: Bytes,
+        _ storedValue: Bytes,
+        at slot: Int?,
+        expiry: SetExpiry
+    ) throws(ArenaError) {
+        if let slot {
+            release(table[valueAt: slot])
+            table[valueAt: slot] = storedValue
         } else {
             let storedKey = try copy(key)
-            entries[storedKey] = storedValue
+            table.insert(storedKey, storedValue)
             adopt(storedKey)
         }
         adopt(storedValue)
@@ -124,7 +134,7 @@ public struct Store: Sendable {
         var index = pairs.startIndex
         while index + 1 < pairs.endIndex {
             let key = pairs[index]
-            let storedKey = entries.index(forKey: key) == nil ? try copy(key) : nil
+            let storedKey = table.find(key) == nil ? try copy(key) : nil
             copies.append((storedKey, try copy(pairs[index + 1])))
             index += 2
         }
@@ -132,16 +142,16 @@ public struct Store: Sendable {
         for (storedKey, storedValue) in copies {
             let key = pairs[index]
             index += 2
-            if let slot = entries.index(forKey: key) {
+            if let slot = table.find(key) {
                 // Also a key named twice in one MSET: its second copy is not needed.
-                release(entries.values[slot])
-                entries.values[slot] = storedValue
+                release(table[valueAt: slot])
+                table[valueAt: slot] = storedValue
             } else if let storedKey {
-                entries[storedKey] = storedValue
+                table.insert(storedKey, storedValue)
                 adopt(storedKey)
             }
             adopt(storedValue)
-            deadlines.removeValue(forKey: key)
+            if !deadlines.isEmpty { deadlines.removeValue(forKey: key) }
         }
     }
 
@@ -162,7 +172,7 @@ public struct Store: Sendable {
             let text = try withUnsafeMutableBytes(of: &scratch) { buffer throws(ArenaError) in
                 try copy(UnsafeRawBufferPointer(rebasing: buffer[..<formatDecimal(next, into: buffer)]))
             }
-            try put(key, text, expiry: .keep)
+            try put(key, text, at: table.find(key), expiry: .keep)
         } catch {
             throw .arena(error)
         }
@@ -178,11 +188,12 @@ public struct Store: Sendable {
 
     /// Removes every key.
     public mutating func removeAll() {
-        entries = [:]
+        table.removeAll()
         deadlines = [:]
         deadlineQueue = Heap()
         chunkTally = ChunkTally()
         liveBytes = 0
+        pass = nil
     }
 
     // MARK: Expiry
@@ -208,8 +219,7 @@ public struct Store: Sendable {
     }
 
     private mutating func setDeadline(of key: Bytes, to time: Int64) {
-        guard let index = entries.index(forKey: key) else { return }
-        let storedKey = entries.keys[index]
+        guard let slot = table.find(key), let storedKey = table.key(at: slot) else { return }
         deadlines[storedKey] = time
         deadlineQueue.insert(Deadline(time: time, key: storedKey))
     }
@@ -222,11 +232,11 @@ public struct Store: Sendable {
     }
 
     private mutating func removeEntry(_ key: Bytes) {
-        guard let index = entries.index(forKey: key) else { return }
-        let (storedKey, value) = entries.remove(at: index)
+        guard let slot = table.find(key) else { return }
+        let (storedKey, value) = table.remove(at: slot)
         release(storedKey)
         release(value)
-        deadlines.removeValue(forKey: key)
+        if !deadlines.isEmpty { deadlines.removeValue(forKey: key) }
     }
 
     private mutating func rebuildDeadlineQueue() {
@@ -275,91 +285,117 @@ public struct Store: Sendable {
 // MARK: Compaction
 
 extension Store {
-    /// Copies the keys and values in sparsely used chunks into fresh memory, so that the old
-    /// chunks can be freed; returns what it did.
-    ///
-    /// A chunk is sparse when the keys and values in it add up to less than `threshold` of its
-    /// size. Large values in blocks of their own are never moved. When the arena is full the
-    /// pass stops early; nothing is lost, since an entry is replaced only by a finished copy.
-    ///
-    /// - Complexity: O(*n*) for *n* keys, one walk; nothing when no chunk is sparse.
-    public mutating func compact(sparserThan threshold: Double = 0.5) -> CompactionReport {
-        let sparse = sparseChunks(threshold: threshold)
-        guard !sparse.isEmpty else { return CompactionReport() }
-        let reservedBefore = arena.bytesReserved
+    /// A compaction pass under way: the chunks it empties and how far its walk has got.
+    private struct CompactionPass: Sendable {
+        var sparse: ChunkTally
+        var next = 0
+        var generation: Int
+        var reservedBefore: Int
         var report = CompactionReport(passes: 1)
-        var keysToMove: [Bytes] = []
-        func isSparse(_ bytes: Bytes) -> Bool {
-            sharesChunk(bytes) && sparse[bytes.region.storageIdentity] > 0
-        }
-        var index = entries.values.startIndex
-        moving: while index != entries.values.endIndex {
-            let value = entries.values[index]
-            if isSparse(value) {
-                do {
-                    let moved = try copy(value)
-                    entries.values[index] = moved
-                    release(value)
-                    adopt(moved)
-                    report.movedBytes += value.count
-                } catch {
-                    report.stoppedByLimit = true
-                    break moving
-                }
-            }
-            if isSparse(entries.keys[index]) { keysToMove.append(entries.keys[index]) }
-            entries.values.formIndex(after: &index)
-        }
-        // Keys are moved after the walk: a dictionary's keys can only be replaced by removing
-        // and inserting, which would invalidate the walk's index.
-        var movedDeadline = false
-        for key in keysToMove where !report.stoppedByLimit {
-            guard let newKey = try? copy(key), let value = entries.removeValue(forKey: key) else {
-                report.stoppedByLimit = true
-                break
-            }
-            entries[newKey] = value
-            release(key)
-            adopt(newKey)
-            if let deadline = deadlines.removeValue(forKey: key) {
-                deadlines[newKey] = deadline
-                movedDeadline = true
-            }
-            report.movedBytes += key.count
-        }
-        // The old copies pin their chunks until they go: measure after they have.
-        keysToMove = []
-        // The queue holds the old key copies too; replace them.
-        if movedDeadline { rebuildDeadlineQueue() }
-        chunkTally.dropEmpty()
-        report.freedBytes = max(0, reservedBefore - arena.bytesReserved)
-        compactionTotals.add(report)
-        return report
     }
 
-    /// Runs ``compact(sparserThan:)`` when it would give back at least a quarter of the live
-    /// bytes (and 1 MiB): the sparse chunks' sizes less the bytes to copy out of them.
+    /// Whether a compaction pass is under way.
+    public var isCompacting: Bool { pass != nil }
+
+    /// Starts a compaction pass if it would give back at least a quarter of the live bytes
+    /// (and 1 MiB): the sizes of the chunks under `threshold` full, less the bytes to copy out
+    /// of them. Whether a pass is under way after the call.
     ///
     /// The per-chunk live bytes are kept on every write, so the check costs a look at one
-    /// entry per chunk, and a pass (a walk over every key) runs only when it pays: copying
+    /// entry per chunk; a pass walks every key, so it starts only when it pays, and copying
     /// stays proportional to the memory freed.
-    ///
-    /// - Returns: the report of the pass it ran, or nil.
-    public mutating func compactIfWorthIt(sparserThan threshold: Double = 0.5) -> CompactionReport? {
+    public mutating func startCompactionIfWorthIt(sparserThan threshold: Double = 0.5) -> Bool {
+        if pass != nil { return true }
         let chunkSize = arena.configuration.chunkSize
         let limit = Int(threshold * Double(chunkSize))
         let gain = chunkTally.reduce(0) { gain, live in live < limit ? gain + chunkSize - live : gain }
-        guard gain >= max(liveBytes / 4, 1 << 20) else { return nil }
-        return compact(sparserThan: threshold)
+        guard gain >= max(liveBytes / 4, 1 << 20) else { return false }
+        return startCompaction(sparserThan: threshold)
     }
 
-    /// The chunks holding less than `threshold` of their size, but not the one being carved
-    /// (where the latest copy went), with their live bytes.
-    private func sparseChunks(threshold: Double) -> ChunkTally {
+    /// Starts a pass over the chunks under `threshold` full (but not the one being carved),
+    /// unless one is under way; ``compactionStep(slots:)`` runs it. Whether a pass is under way
+    /// after the call (none when no chunk is that sparse).
+    @discardableResult
+    public mutating func startCompaction(sparserThan threshold: Double = 0.5) -> Bool {
+        if pass != nil { return true }
         let limit = Int(threshold * Double(arena.configuration.chunkSize))
         var sparse = chunkTally.filter { $0 < limit }
         if let latestChunk { sparse.remove(latestChunk) }
-        return sparse
+        guard !sparse.isEmpty else { return false }
+        pass = CompactionPass(sparse: sparse, generation: table.generation, reservedBefore: arena.bytesReserved)
+        return true
+    }
+
+    /// Walks up to `slots` slots of the pass under way, copying the keys and values that sit
+    /// in its sparse chunks; returns the pass's report when this step finished it.
+    ///
+    /// Between steps the store serves requests as usual. A key added in the meantime may be
+    /// missed (it sits in a fresh chunk anyway); when the table grows, the walk starts over.
+    /// When the arena is full the pass ends early; nothing is lost, since an entry is replaced
+    /// only by a finished copy.
+    public mutating func compactionStep(slots budget: Int = 4096) -> CompactionReport? {
+        guard var current = pass else { return nil }
+        pass = nil
+        if current.generation != table.generation {
+            current.generation = table.generation
+            current.next = 0
+        }
+        let end = min(current.next + budget, table.capacity)
+        var index = current.next
+        walk: while index < end {
+            defer { index += 1 }
+            guard let key = table.key(at: index) else { continue }
+            let value = table[valueAt: index]
+            do {
+                if sharesChunk(value) && current.sparse[value.region.storageIdentity] > 0 {
+                    let moved = try copy(value)
+                    table[valueAt: index] = moved
+                    release(value)
+                    adopt(moved)
+                    current.report.movedBytes += value.count
+                }
+                if sharesChunk(key) && current.sparse[key.region.storageIdentity] > 0 {
+                    let moved = try copy(key)
+                    table.replaceKey(at: index, with: moved)
+                    if let deadline = deadlines.removeValue(forKey: key) {
+                        deadlines[moved] = deadline
+                        deadlineQueue.insert(Deadline(time: deadline, key: moved))
+                    }
+                    release(key)
+                    adopt(moved)
+                    current.report.movedBytes += key.count
+                }
+            } catch {
+                current.report.stoppedByLimit = true
+                index = table.capacity
+                break walk
+            }
+        }
+        current.next = index
+        guard current.next >= table.capacity else {
+            pass = current
+            return nil
+        }
+        // The deadline queue may still hold old key copies; rebuilding it lets their chunks go.
+        if !deadlines.isEmpty { rebuildDeadlineQueue() }
+        chunkTally.dropEmpty()
+        current.report.freedBytes = max(0, current.reservedBefore - arena.bytesReserved)
+        compactionTotals.add(current.report)
+        return current.report
+    }
+
+    /// Runs a whole compaction pass at once over the chunks under `threshold` full; returns
+    /// what it did (nothing when no chunk is that sparse).
+    ///
+    /// - Complexity: O(*n*) for a table of *n* slots.
+    @discardableResult
+    public mutating func compact(sparserThan threshold: Double = 0.5) -> CompactionReport {
+        if pass == nil { startCompaction(sparserThan: threshold) }
+        while pass != nil {
+            if let report = compactionStep(slots: .max / 2) { return report }
+        }
+        return CompactionReport()
     }
 }
 

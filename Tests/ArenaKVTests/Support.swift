@@ -38,7 +38,8 @@ final class TestStore {
     func remove(_ key: Bytes) -> Bool { store.remove(key) }
     func removeExpired() -> Int { store.removeExpired() }
     func compact() -> CompactionReport { store.compact() }
-    func compactIfWorthIt() -> CompactionReport? { store.compactIfWorthIt() }
+    func startCompactionIfWorthIt() -> Bool { store.startCompactionIfWorthIt() }
+    func compactionStep(slots: Int) -> CompactionReport? { store.compactionStep(slots: slots) }
     func increment(_ key: Bytes) throws(IncrementError) -> Int { try store.increment(key) }
     func setAll(_ pairs: ArraySlice<Bytes>) throws(ArenaError) { try store.setAll(pairs) }
 
