@@ -12,7 +12,7 @@ import HeapModule
 /// Chunks are carved by a bump pointer, so a chunk lives while any key or value in it lives:
 /// overwritten and deleted values leave holes. The store keeps each chunk's live bytes up to
 /// date, and compaction copies the survivors of sparse chunks into fresh ones so the old chunks
-/// can go: ``compactionStep(slots:sparserThan:)`` does a bounded slice of a pass, so a server
+/// can go: ``compactionStep(slots:)`` does a bounded slice of a pass, so a server
 /// can spread it between requests; ``compact(sparserThan:)`` does a whole pass at once.
 ///
 /// Not thread-safe: ``KeyValueServer`` guards it with a lock.
