@@ -159,6 +159,11 @@ public final class ConnectionHandler: ChannelInboundHandler {
         let outcome = received.withUnsafeBytes { state.parser.parse($0, spans: &spans, requests: &requests) }
         if outcome.consumed > 0 {
             batch = received.split(to: outcome.consumed).freeze()
+            // An empty remainder still holds the batch's memory, which a large request grew:
+            // start afresh, so the memory goes with the batch and an idle client keeps none.
+            if received.isEmpty && batch.count > 4 * Self.receiveBufferSize {
+                received = BytesMut(capacity: 0, in: state.ioArena)
+            }
         }
         pendingError = outcome.error
         if outcome.error == nil {

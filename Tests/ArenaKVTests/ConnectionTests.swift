@@ -130,6 +130,16 @@ import Testing
         #expect(connection.state.ioArena.statistics().allocations == before)
     }
 
+    /// A large request grows the receive buffer; once it is done the memory goes back.
+    @Test func aLargeRequestsBufferIsReleasedAfterwards() throws {
+        let connection = try EmbeddedConnection()
+        let large = String(repeating: "x", count: 4 << 20)
+        #expect(try connection.send(R.request("SET", "big", large)) == "+OK\r\n")
+        #expect(connection.state.ioArena.bytesReserved < 1 << 20)
+        #expect(try connection.send(R.request("STRLEN", "big")).hasPrefix("-ERR unknown command"))
+        #expect(connection.state.ioArena.bytesReserved < 1 << 20)
+    }
+
     @Test func infoCommandConfigAndSelect() throws {
         let connection = try EmbeddedConnection(ServerConfiguration(maxMemory: 1 << 20))
         try connection.send(R.request("SET", "k", "v", "EX", "100"))
