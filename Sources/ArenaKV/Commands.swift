@@ -156,8 +156,12 @@ struct CommandExecutor {
     /// `CONFIG GET pattern…`: the few settings clients ask for (redis-benchmark asks for `save`
     /// and `appendonly`); `*` lists them all.
     private func config(_ arguments: [Bytes], into replies: inout ByteBuffer) {
-        guard arguments[1].equalsIgnoringCase("GET"), arguments.count >= 3 else {
+        guard arguments[1].equalsIgnoringCase("GET") else {
             replies.writeErrorReply("ERR unknown subcommand '\(arguments[1].text)'. Try CONFIG GET.")
+            return
+        }
+        guard arguments.count >= 3 else {
+            replies.writeErrorReply("ERR wrong number of arguments for 'config|get' command")
             return
         }
         let settings: KeyValuePairs<String, String> = [
@@ -225,7 +229,9 @@ struct SetOptions {
                 index += 1
                 let scale = option.equalsIgnoringCase("EX") ? 1000 : 1
                 let (milliseconds, overflow) = amount.multipliedReportingOverflow(by: scale)
-                guard amount > 0, !overflow else {
+                // Redis refuses a time whose deadline (now, in Unix milliseconds, plus the time)
+                // would overflow; 2^42 ms covers any "now" until the year 2109.
+                guard amount > 0, !overflow, milliseconds <= Int.max - (1 << 42) else {
                     return .failure(SetOptionError("ERR invalid expire time in 'set' command"))
                 }
                 parsed.expiry = .after(milliseconds: Int64(milliseconds))

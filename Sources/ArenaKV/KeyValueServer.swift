@@ -32,6 +32,7 @@ public final class KeyValueServer: Sendable {
         self.group = group
         self.listener = listener
         self.port = listener.localAddress?.port ?? state.configuration.port
+        state.listeningPort.store(port, ordering: .relaxed)
         self.housekeeping = housekeeping
         self.metrics = metrics
     }

@@ -42,7 +42,9 @@ public enum ProtocolError: Error, Equatable, Sendable {
         switch self {
         case .invalidMultibulkLength: "ERR Protocol error: invalid multibulk length"
         case .invalidBulkLength: "ERR Protocol error: invalid bulk length"
-        case .expectedBulk(let byte): "ERR Protocol error: expected '$', got '\(Character(Unicode.Scalar(byte)))'"
+        case .expectedBulk(let byte):
+            // As Redis does, a line break in an error becomes a space: the reply stays one line.
+            "ERR Protocol error: expected '$', got '\(byte == 13 || byte == 10 ? " " : String(UnicodeScalar(byte)))'"
         case .tooBigCountLine: "ERR Protocol error: too big mbulk count string"
         case .tooBigInlineRequest: "ERR Protocol error: too big inline request"
         case .queryBufferLimitExceeded: "ERR Protocol error: client query buffer limit exceeded"

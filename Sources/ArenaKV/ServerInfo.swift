@@ -73,7 +73,7 @@ struct ServerInfo {
                     ("redis_version", "7.0.0"),
                     ("arena_kv_version", "1.0"),
                     ("process_id", "\(getpid())"),
-                    ("tcp_port", "\(state.configuration.port)"),
+                    ("tcp_port", "\(state.listeningPort.load(ordering: .relaxed))"),
                     ("uptime_in_seconds", "\((monotonicMilliseconds() - state.startedAt) / 1000)"),
                     ("io_threads_active", "\(state.configuration.threads)"),
                 ]

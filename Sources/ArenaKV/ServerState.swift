@@ -75,6 +75,8 @@ public final class ServerState: Sendable {
     let protocolErrors = Atomic<Int>(0)
     /// The longest compaction step so far, in microseconds (it holds the store's lock).
     let longestCompaction = Atomic<Int>(0)
+    /// The port the server listens on (the one picked, when configured with 0).
+    let listeningPort = Atomic<Int>(0)
     /// Whether the server's chain of compaction steps is running.
     let compactionChainActive = Atomic<Bool>(false)
     /// When the server started, on the monotonic clock.

@@ -56,9 +56,7 @@ struct ArenaKVCommand: ParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535, not \(port)") }
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be 1...256, not \(threads)") }
         guard maxBulkLength > 0 else { throw ValidationError("--max-bulk-length must be positive") }
-        guard clientBufferLimit >= maxBulkLength else {
-            throw ValidationError("--client-buffer-limit must be at least --max-bulk-length")
-        }
+        guard clientBufferLimit > 0 else { throw ValidationError("--client-buffer-limit must be positive") }
         guard metricsInterval >= 0 else { throw ValidationError("--metrics-interval must not be negative") }
     }
 

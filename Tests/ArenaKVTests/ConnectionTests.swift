@@ -52,6 +52,14 @@ import Testing
             try connection.send(R.request("SET", "k", "4", "EX", "0"))
                 == "-ERR invalid expire time in 'set' command\r\n"
         )
+        for (unit, amount) in [
+            ("PX", "9223372036854775807"), ("PX", "9223372036854775000"), ("EX", "9223372036854775"),
+        ] {
+            #expect(
+                try connection.send(R.request("SET", "k", "5", unit, amount))
+                    == "-ERR invalid expire time in 'set' command\r\n"
+            )
+        }
         #expect(try connection.send(R.request("GET", "k")) == "$1\r\n4\r\n", "refused SETs change nothing")
     }
 
@@ -152,6 +160,10 @@ import Testing
         #expect(keyspace.contains("db0:keys=1,expires=1,avg_ttl=0\r\n"))
         #expect(try connection.send(R.request("COMMAND", "COUNT")) == ":19\r\n")
         #expect(try connection.send(R.request("COMMAND", "DOCS")) == "*0\r\n")
+        #expect(
+            try connection.send(R.request("CONFIG", "GET"))
+                == "-ERR wrong number of arguments for 'config|get' command\r\n"
+        )
         #expect(
             try connection.send(R.request("CONFIG", "GET", "appendonly")) == "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"
         )

@@ -42,8 +42,9 @@ import Testing
         #expect(outcome.consumed == text.utf8.count)
     }
 
+    /// Counts of zero or below are skipped with no reply, as Redis does.
     @Test func emptyRequestsGetNothing() {
-        let text = "*0\r\n*-1\r\n\r\n*1\r\n$4\r\nPING\r\n"
+        let text = "*0\r\n*-1\r\n*-2\r\n\r\n*1\r\n$4\r\nPING\r\n"
         let (requests, outcome) = parse(text)
         #expect(requests == [["PING"]])
         #expect(outcome.consumed == text.utf8.count)
