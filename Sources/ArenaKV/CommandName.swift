@@ -25,15 +25,16 @@ enum CommandName: CaseIterable, Sendable {
 
     /// Looks a command up by name, ignoring ASCII case.
     init?(_ name: Bytes) {
-        guard name.count <= 8, let found = Self.table[Self.pack(name)], found.name.utf8.count == name.count else {
+        guard name.count <= 8, let found = Self.table[Self.pack(name)], found.length == name.count else {
             return nil
         }
-        self = found
+        self = found.command
     }
 
-    /// Every name, packed into a `UInt64` (all names fit in 8 bytes), so the lookup hashes one word.
-    private static let table: [UInt64: CommandName] = Dictionary(
-        uniqueKeysWithValues: allCases.map { (pack($0.name.utf8), $0) }
+    /// Every name, packed into a `UInt64` (all names fit in 8 bytes), so the lookup hashes one
+    /// word; with the name's length, since packing drops trailing zero bytes.
+    private static let table: [UInt64: (command: CommandName, length: Int)] = Dictionary(
+        uniqueKeysWithValues: allCases.map { (pack($0.name.utf8), ($0, $0.name.utf8.count)) }
     )
 
     /// Up to 8 bytes, ASCII letters upper-cased, little-endian in a word.
