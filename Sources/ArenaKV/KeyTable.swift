@@ -1,29 +1,98 @@
 import ArenaBytes
 
-/// The store's index: an open-addressing hash table (linear probing, backward-shift deletion,
-/// at most 70% full) from keys to values.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A key and its value, stored together in one region of the store's arena:
+///
+/// ```
+/// +----------------+-----------+-------------+
+/// | key length (4) | key bytes | value bytes |
+/// +----------------+-----------+-------------+
+/// ```
+///
+/// One allocation and one copy per write, one view (24 bytes) per slot of the key table, and
+/// one region for compaction to move. Reading hands out slices of it.
+struct Entry: Sendable {
+    /// The whole region.
+    let bytes: Bytes
+
+    /// An entry of `key` and `value`, copied into an exact-size region of `arena`.
+    init(key: Bytes, value: UnsafeRawBufferPointer, in arena: ArenaAllocator) throws(ArenaError) {
+        let region = try arena.allocate(byteCount: 4 + key.count + value.count, alignment: 1)
+        let base = UnsafeMutableRawPointer(mutating: region.baseAddress)
+        base.storeBytes(of: UInt32(key.count).littleEndian, as: UInt32.self)
+        key.withUnsafeBytes {
+            if let source = $0.baseAddress { (base + 4).copyMemory(from: source, byteCount: $0.count) }
+        }
+        if let source = value.baseAddress { (base + 4 + key.count).copyMemory(from: source, byteCount: value.count) }
+        bytes = Bytes(region)
+    }
+
+    /// The same entry, copied into a fresh region of `arena` (compaction's move).
+    init(copying other: Entry, in arena: ArenaAllocator) throws(ArenaError) {
+        let region = try arena.allocate(byteCount: other.bytes.count, alignment: 1)
+        other.bytes.withUnsafeBytes { source in
+            UnsafeMutableRawPointer(mutating: region.baseAddress).copyMemory(
+                from: source.baseAddress.unsafelyUnwrapped,
+                byteCount: source.count
+            )
+        }
+        bytes = Bytes(region)
+    }
+
+    /// The key's length.
+    var keyCount: Int {
+        Int(UInt32(littleEndian: bytes.region.baseAddress.loadUnaligned(as: UInt32.self)))
+    }
+
+    /// The key, a slice of the entry.
+    var key: Bytes { bytes.slice(4..<(4 + keyCount)) }
+
+    /// The value, a slice of the entry.
+    var value: Bytes { bytes.slice((4 + keyCount)...) }
+
+    /// The value's length.
+    var valueCount: Int { bytes.count - 4 - keyCount }
+
+    /// Whether the entry's key is `key`, compared in place.
+    func hasKey(_ key: Bytes) -> Bool {
+        guard keyCount == key.count else { return false }
+        return key.withUnsafeBytes { other in
+            guard let otherBase = other.baseAddress else { return true }
+            return memcmp(bytes.region.baseAddress + 4, otherBase, other.count) == 0
+        }
+    }
+
+    /// The key's hash: the same as the hash of a `Bytes` holding the key.
+    var keyHash: Int {
+        var hasher = Hasher()
+        hasher.combine(bytes: UnsafeRawBufferPointer(start: bytes.region.baseAddress + 4, count: keyCount))
+        return hasher.finalize()
+    }
+}
+
+/// The store's index: an open-addressing hash table of entries (linear probing, backward-shift
+/// deletion, at most 70% full), 24 bytes a slot.
 ///
 /// Unlike `Dictionary`, its slots are addressable and stay where they are until the table
-/// grows, so the store's compaction can walk it a slice at a time between requests, and can
-/// replace a key by an equal copy in place (same hash, same slot) with no rehashing.
+/// grows, so the store's compaction can walk it a slice at a time between requests and put an
+/// entry's copy in the same slot.
 ///
 /// Keys hash with the standard library's `Hasher` (SipHash, seeded per process), so a client
 /// cannot choose keys that collide.
 struct KeyTable: Sendable {
-    /// One slot: a key (nil when empty) and its value.
-    struct Slot: Sendable {
-        var key: Bytes?
-        var value: Bytes
-    }
-
-    private(set) var slots: [Slot]
+    private(set) var slots: [Entry?]
     /// The number of keys.
     private(set) var count = 0
     /// Bumped whenever slots move (growth), so that a walk in progress can start over.
     private(set) var generation = 0
 
     init() {
-        slots = Array(repeating: Slot(key: nil, value: Bytes()), count: 16)
+        slots = Array(repeating: nil, count: 16)
     }
 
     /// The number of slots.
@@ -34,83 +103,69 @@ struct KeyTable: Sendable {
     /// The slot holding `key`, or nil.
     func find(_ key: Bytes) -> Int? {
         var index = key.hashValue & mask
-        while let candidate = slots[index].key {
-            if candidate == key { return index }
+        while let entry = slots[index] {
+            if entry.hasKey(key) { return index }
             index = (index &+ 1) & mask
         }
         return nil
     }
 
-    /// The value of `key`, or nil.
-    subscript(key: Bytes) -> Bytes? {
-        find(key).map { slots[$0].value }
+    /// The entry in slot `index` (nil when empty); set only to an entry with the same key.
+    subscript(index: Int) -> Entry? {
+        get { slots[index] }
+        set {
+            precondition(newValue.map { $0.hasKey(slots[index]!.key) } ?? false, "KeyTable: another key")
+            slots[index] = newValue
+        }
     }
 
-    /// The value in slot `index` (which holds a key).
-    subscript(valueAt index: Int) -> Bytes {
-        get { slots[index].value }
-        set { slots[index].value = newValue }
-    }
-
-    /// The key in slot `index`, or nil when the slot is empty.
-    func key(at index: Int) -> Bytes? {
-        slots[index].key
-    }
-
-    /// Puts `newKey`, equal to the key in slot `index`, in its place (a copy elsewhere in memory).
-    mutating func replaceKey(at index: Int, with newKey: Bytes) {
-        precondition(slots[index].key == newKey, "KeyTable.replaceKey: the keys differ")
-        slots[index].key = newKey
-    }
-
-    /// Adds `key`, which must not be in the table, with `value`.
-    mutating func insert(_ key: Bytes, _ value: Bytes) {
+    /// Adds `entry`, whose key must not be in the table.
+    mutating func insert(_ entry: Entry) {
         if (count &+ 1) * 10 > slots.count * 7 { grow() }
-        var index = key.hashValue & mask
-        while slots[index].key != nil { index = (index &+ 1) & mask }
-        slots[index] = Slot(key: key, value: value)
+        var index = entry.keyHash & mask
+        while slots[index] != nil { index = (index &+ 1) & mask }
+        slots[index] = entry
         count &+= 1
     }
 
-    /// Removes the key in slot `index` and returns it with its value.
+    /// Removes the entry in slot `index` and returns it.
     ///
-    /// Backward-shift deletion: the keys after it in its probe run move up to fill the gap,
+    /// Backward-shift deletion: the entries after it in its probe run move up to fill the gap,
     /// so no tombstones are left behind.
     @discardableResult
-    mutating func remove(at index: Int) -> (key: Bytes, value: Bytes) {
-        let removed = (key: slots[index].key!, value: slots[index].value)
+    mutating func remove(at index: Int) -> Entry {
+        let removed = slots[index]!
         var hole = index
         var next = index
         while true {
             next = (next &+ 1) & mask
-            guard let key = slots[next].key else { break }
-            let home = key.hashValue & mask
-            // Move the key at `next` into the hole unless its home lies cyclically in (hole, next].
+            guard let entry = slots[next] else { break }
+            let home = entry.keyHash & mask
+            // Move the entry at `next` into the hole unless its home lies cyclically in (hole, next].
             let homeAfterHole = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next)
             if !homeAfterHole {
-                slots[hole] = slots[next]
+                slots[hole] = entry
                 hole = next
             }
         }
-        slots[hole] = Slot(key: nil, value: Bytes())
+        slots[hole] = nil
         count &-= 1
         return removed
     }
 
-    /// Removes every key and gives the memory back.
+    /// Removes every entry and gives the memory back.
     mutating func removeAll() {
         self = KeyTable()
     }
 
     private mutating func grow() {
         let old = slots
-        slots = Array(repeating: Slot(key: nil, value: Bytes()), count: old.count * 2)
+        slots = Array(repeating: nil, count: old.count * 2)
         generation &+= 1
-        for slot in old {
-            guard let key = slot.key else { continue }
-            var index = key.hashValue & mask
-            while slots[index].key != nil { index = (index &+ 1) & mask }
-            slots[index] = slot
+        for case let entry? in old {
+            var index = entry.keyHash & mask
+            while slots[index] != nil { index = (index &+ 1) & mask }
+            slots[index] = entry
         }
     }
 }

@@ -3,11 +3,11 @@ import HeapModule
 
 /// The keys and values of the cache, held in one arena of their own.
 ///
-/// Every key and value is *copied* into the store's arena when it is written: a request's
-/// arguments are zero-copy slices of a connection's receive buffer, and keeping one of them
-/// would pin that whole buffer (tens of KiB) for a value of a few bytes. The copy is exact-size
-/// and carved from a chunk, so the arena's limit is the `maxmemory` of the cache: a write that
-/// would pass it fails with `ArenaError.limitExceeded` and changes nothing.
+/// Every key and value is *copied* into the store's arena when it is written, the two together
+/// in one exact-size region (an ``Entry``): a request's arguments are zero-copy slices of a
+/// connection's receive buffer, and keeping one of them would pin that whole buffer (tens of
+/// KiB) for a value of a few bytes. The arena's limit is the `maxmemory` of the cache: a write
+/// that would pass it fails with `ArenaError.limitExceeded` and changes nothing.
 ///
 /// Chunks are carved by a bump pointer, so a chunk lives while any key or value in it lives:
 /// overwritten and deleted values leave holes. The store keeps each chunk's live bytes up to
@@ -29,7 +29,7 @@ public struct Store: Sendable {
     /// deleted or given another deadline are skipped when they come up.
     private var deadlineQueue = Heap<Deadline>()
 
-    /// The bytes of all live keys and values.
+    /// The bytes of all live keys and values (not counting each entry's 4-byte header).
     public private(set) var liveBytes = 0
     /// The most ``liveBytes`` has been.
     public private(set) var peakLiveBytes = 0
@@ -59,7 +59,7 @@ public struct Store: Sendable {
     /// The value of `key`, or nil if it is absent or has expired (and is now removed).
     public mutating func value(for key: Bytes) -> Bytes? {
         if !deadlines.isEmpty && removeIfExpired(key) { return nil }
-        return table[key]
+        return table.find(key).map { table[$0].unsafelyUnwrapped.value }
     }
 
     /// Whether `key` is present and has not expired.
@@ -89,38 +89,36 @@ public struct Store: Sendable {
     ) throws(ArenaError) -> (stored: Bool, previous: Bytes?) {
         if !deadlines.isEmpty { _ = removeIfExpired(key) }
         let slot = table.find(key)
-        let previous = slot.map { table[valueAt: $0] }
+        let previous = slot.map { table[$0].unsafelyUnwrapped.value }
         switch condition {
         case .always: break
         case .ifAbsent where previous != nil: return (false, previous)
         case .ifPresent where previous == nil: return (false, previous)
         case .ifAbsent, .ifPresent: break
         }
-        try put(key, copy(value), at: slot, expiry: expiry)
+        let entry = try value.withUnsafeBytes { bytes throws(ArenaError) in try Entry(key: key, value: bytes, in: arena)
+        }
+        put(entry, at: slot, expiry: expiry)
         return (true, previous)
     }
 
-    /// Stores `storedValue`, already in the arena, under `key` (copied in if new), whose slot
-    /// is `slot` when it is present.
-    private mutating func put(
-        _ key: Bytes,
-        _ storedValue: Bytes,
-        at slot: Int?,
-        expiry: SetExpiry
-    ) throws(ArenaError) {
+    /// Stores `entry` in `slot` (where its key is) or, for a new key, in a new slot.
+    private mutating func put(_ entry: Entry, at slot: Int?, expiry: SetExpiry) {
         if let slot {
-            release(table[valueAt: slot])
-            table[valueAt: slot] = storedValue
+            let old = table[slot].unsafelyUnwrapped
+            table[slot] = entry
+            release(old)
+            // The deadline is filed under the old entry's key; file it under the new one's.
+            if !deadlines.isEmpty, let deadline = deadlines.removeValue(forKey: old.key), expiry == .keep {
+                fileDeadline(deadline, for: entry)
+            }
         } else {
-            let storedKey = try copy(key)
-            table.insert(storedKey, storedValue)
-            adopt(storedKey)
+            table.insert(entry)
         }
-        adopt(storedValue)
-        switch expiry {
-        case .none: if !deadlines.isEmpty { deadlines.removeValue(forKey: key) }
-        case .keep: break
-        case .after(let milliseconds): setDeadline(of: key, to: clock() &+ milliseconds)
+        adopt(entry)
+        if case .after(let milliseconds) = expiry {
+            if !deadlines.isEmpty { deadlines.removeValue(forKey: entry.key) }
+            fileDeadline(clock() &+ milliseconds, for: entry)
         }
     }
 
@@ -129,29 +127,21 @@ public struct Store: Sendable {
     /// `pairs` holds keys at even and values at odd positions.
     public mutating func setAll(_ pairs: ArraySlice<Bytes>) throws(ArenaError) {
         // Copy everything first, so a full arena leaves the store as it was.
-        var copies: [(key: Bytes?, value: Bytes)] = []
-        copies.reserveCapacity(pairs.count / 2)
+        var entries: [Entry] = []
+        entries.reserveCapacity(pairs.count / 2)
         var index = pairs.startIndex
         while index + 1 < pairs.endIndex {
             let key = pairs[index]
-            let storedKey = table.find(key) == nil ? try copy(key) : nil
-            copies.append((storedKey, try copy(pairs[index + 1])))
+            entries.append(
+                try pairs[index + 1].withUnsafeBytes { value throws(ArenaError) in
+                    try Entry(key: key, value: value, in: arena)
+                }
+            )
             index += 2
         }
-        index = pairs.startIndex
-        for (storedKey, storedValue) in copies {
-            let key = pairs[index]
-            index += 2
-            if let slot = table.find(key) {
-                // Also a key named twice in one MSET: its second copy is not needed.
-                release(table[valueAt: slot])
-                table[valueAt: slot] = storedValue
-            } else if let storedKey {
-                table.insert(storedKey, storedValue)
-                adopt(storedKey)
-            }
-            adopt(storedValue)
-            if !deadlines.isEmpty { deadlines.removeValue(forKey: key) }
+        for entry in entries {
+            if !deadlines.isEmpty { _ = removeIfExpired(entry.key) }
+            put(entry, at: table.find(entry.key), expiry: .none)
         }
     }
 
@@ -169,10 +159,11 @@ public struct Store: Sendable {
         if overflow { throw .overflow }
         var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
         do {
-            let text = try withUnsafeMutableBytes(of: &scratch) { buffer throws(ArenaError) in
-                try copy(UnsafeRawBufferPointer(rebasing: buffer[..<formatDecimal(next, into: buffer)]))
+            let entry = try withUnsafeMutableBytes(of: &scratch) { buffer throws(ArenaError) in
+                let text = UnsafeRawBufferPointer(rebasing: buffer[..<formatDecimal(next, into: buffer)])
+                return try Entry(key: key, value: text, in: arena)
             }
-            try put(key, text, at: table.find(key), expiry: .keep)
+            put(entry, at: table.find(key), expiry: .keep)
         } catch {
             throw .arena(error)
         }
@@ -218,10 +209,11 @@ public struct Store: Sendable {
         return removed
     }
 
-    private mutating func setDeadline(of key: Bytes, to time: Int64) {
-        guard let slot = table.find(key), let storedKey = table.key(at: slot) else { return }
-        deadlines[storedKey] = time
-        deadlineQueue.insert(Deadline(time: time, key: storedKey))
+    /// Files `time` as the deadline of `entry`'s key, under the key's bytes in the entry.
+    private mutating func fileDeadline(_ time: Int64, for entry: Entry) {
+        let key = entry.key
+        deadlines[key] = time
+        deadlineQueue.insert(Deadline(time: time, key: key))
     }
 
     /// Removes `key` if its deadline has passed; whether it did.
@@ -233,9 +225,7 @@ public struct Store: Sendable {
 
     private mutating func removeEntry(_ key: Bytes) {
         guard let slot = table.find(key) else { return }
-        let (storedKey, value) = table.remove(at: slot)
-        release(storedKey)
-        release(value)
+        release(table.remove(at: slot))
         if !deadlines.isEmpty { deadlines.removeValue(forKey: key) }
     }
 
@@ -243,42 +233,28 @@ public struct Store: Sendable {
         deadlineQueue = Heap(deadlines.map { Deadline(time: $0.value, key: $0.key) })
     }
 
-    // MARK: Copying into the arena
+    // MARK: Accounting
 
-    /// Counts a key or value that the store now holds.
-    private mutating func adopt(_ bytes: Bytes) {
-        liveBytes += bytes.count
+    /// Counts an entry that the store now holds.
+    private mutating func adopt(_ entry: Entry) {
+        liveBytes += entry.bytes.count - 4
         peakLiveBytes = max(peakLiveBytes, liveBytes)
-        if sharesChunk(bytes) {
-            let chunk = bytes.region.storageIdentity
-            chunkTally.add(bytes.count, to: chunk)
+        if sharesChunk(entry) {
+            let chunk = entry.bytes.region.storageIdentity
+            chunkTally.add(entry.bytes.count, to: chunk)
             latestChunk = chunk
         }
     }
 
-    /// Counts out a key or value that the store no longer holds.
-    private mutating func release(_ bytes: Bytes) {
-        liveBytes -= bytes.count
-        if sharesChunk(bytes) { chunkTally.add(-bytes.count, to: bytes.region.storageIdentity) }
+    /// Counts out an entry that the store no longer holds.
+    private mutating func release(_ entry: Entry) {
+        liveBytes -= entry.bytes.count - 4
+        if sharesChunk(entry) { chunkTally.add(-entry.bytes.count, to: entry.bytes.region.storageIdentity) }
     }
 
-    /// Whether `bytes` were carved from a chunk (only those keep memory of others alive).
-    private func sharesChunk(_ bytes: Bytes) -> Bool {
-        bytes.count > 0 && bytes.count <= arena.largestCarve
-    }
-
-    /// `bytes`, copied into an exact-size region of the store's arena.
-    private func copy(_ bytes: Bytes) throws(ArenaError) -> Bytes {
-        try bytes.withUnsafeBytes { source throws(ArenaError) in try copy(source) }
-    }
-
-    /// `source`, copied into an exact-size region of the store's arena.
-    private func copy(_ source: UnsafeRawBufferPointer) throws(ArenaError) -> Bytes {
-        let region = try arena.allocate(byteCount: source.count, alignment: 1)
-        if let base = source.baseAddress {
-            UnsafeMutableRawPointer(mutating: region.baseAddress).copyMemory(from: base, byteCount: source.count)
-        }
-        return Bytes(region)
+    /// Whether `entry` was carved from a chunk (only those keep memory of others alive).
+    private func sharesChunk(_ entry: Entry) -> Bool {
+        entry.bytes.count <= arena.largestCarve
     }
 }
 
@@ -343,33 +319,23 @@ extension Store {
         }
         let end = min(current.next + budget, table.capacity)
         var index = current.next
-        walk: while index < end {
+        while index < end {
             defer { index += 1 }
-            guard let key = table.key(at: index) else { continue }
-            let value = table[valueAt: index]
-            do {
-                if sharesChunk(value) && current.sparse[value.region.storageIdentity] > 0 {
-                    let moved = try copy(value)
-                    table[valueAt: index] = moved
-                    release(value)
-                    adopt(moved)
-                    current.report.movedBytes += value.count
-                }
-                if sharesChunk(key) && current.sparse[key.region.storageIdentity] > 0 {
-                    let moved = try copy(key)
-                    table.replaceKey(at: index, with: moved)
-                    if let deadline = deadlines.removeValue(forKey: key) {
-                        deadlines[moved] = deadline
-                        deadlineQueue.insert(Deadline(time: deadline, key: moved))
-                    }
-                    release(key)
-                    adopt(moved)
-                    current.report.movedBytes += key.count
-                }
-            } catch {
+            guard let entry = table[index], sharesChunk(entry),
+                current.sparse[entry.bytes.region.storageIdentity] > 0
+            else { continue }
+            guard let moved = try? Entry(copying: entry, in: arena) else {
                 current.report.stoppedByLimit = true
                 index = table.capacity
-                break walk
+                break
+            }
+            table[index] = moved
+            release(entry)
+            adopt(moved)
+            current.report.movedBytes += moved.bytes.count
+            // The deadline is filed under the old copy's key bytes; file it under the new one's.
+            if !deadlines.isEmpty, let deadline = deadlines.removeValue(forKey: entry.key) {
+                fileDeadline(deadline, for: moved)
             }
         }
         current.next = index
