@@ -52,12 +52,18 @@ struct ArenaKVCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Copy long-kept keys and values out of sparsely used chunks.")
     var compaction = true
 
+    @Option(help: "Serve the metrics for Prometheus at http://HOST:PORT/metrics (0 picks a free port).")
+    var metricsPort: Int?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535, not \(port)") }
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be 1...256, not \(threads)") }
         guard maxBulkLength > 0 else { throw ValidationError("--max-bulk-length must be positive") }
         guard clientBufferLimit > 0 else { throw ValidationError("--client-buffer-limit must be positive") }
         guard metricsInterval >= 0 else { throw ValidationError("--metrics-interval must not be negative") }
+        if let metricsPort, !(0...65535).contains(metricsPort) {
+            throw ValidationError("--metrics-port must be 0...65535, not \(metricsPort)")
+        }
     }
 
     func run() throws {
@@ -71,16 +77,27 @@ struct ArenaKVCommand: ParsableCommand {
             metricsInterval: metricsInterval,
             compaction: compaction
         )
+        // The endpoint bootstraps the metrics system, so it comes first.
+        var endpoint: PrometheusEndpoint?
+        if let metricsPort {
+            do {
+                endpoint = try PrometheusEndpoint(host: host, port: metricsPort)
+            } catch {
+                Self.fail("cannot listen on \(host):\(metricsPort) for metrics: \(Self.reason(error))", status: 1)
+            }
+        }
         let server: KeyValueServer
         do {
             server = try KeyValueServer.start(configuration)
         } catch {
             Self.fail("cannot listen on \(host):\(port): \(Self.reason(error))", status: 1)
         }
+        if let endpoint { Self.say("arena-kv: metrics on http://\(host):\(endpoint.port)/metrics") }
         let stop = SignalWatch(signals: [SIGINT, SIGTERM]) { _ in server.close() }
         Self.say("arena-kv: listening on \(host):\(server.port) (maxmemory \(maxmemory))")
         try server.closeFuture.wait()
         try server.shutdown()
+        endpoint?.close()
         let name = stop.received.map { $0 == SIGINT ? "SIGINT" : "SIGTERM" } ?? "close"
         Self.say("arena-kv: shut down on \(name) after \(server.state.totalCommands) commands")
     }

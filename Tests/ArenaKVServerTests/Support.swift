@@ -291,6 +291,11 @@ final class KVServer {
         throw HarnessError("arena-kv \(arguments) \(problem); stdout: \(output) stderr: \(errors)")
     }
 
+    /// Everything the server has printed on standard output so far.
+    func output() throws -> String {
+        try Tool.readText(scratch.file("stdout"))
+    }
+
     /// The port in `arena-kv: listening on 127.0.0.1:<port> (maxmemory <bytes>)`.
     private static func port(in line: String) -> Int? {
         guard let range = line.range(of: "listening on 127.0.0.1:") else { return nil }
