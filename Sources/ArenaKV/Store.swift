@@ -4,7 +4,7 @@ import HeapModule
 /// The keys and values of the cache, held in one arena of their own.
 ///
 /// Every key and value is *copied* into the store's arena when it is written, the two together
-/// in one exact-size region (an ``Entry``): a request's arguments are zero-copy slices of a
+/// in one exact-size region (`[key length][key][value]`): a request's arguments are zero-copy slices of a
 /// connection's receive buffer, and keeping one of them would pin that whole buffer (tens of
 /// KiB) for a value of a few bytes. The arena's limit is the `maxmemory` of the cache: a write
 /// that would pass it fails with `ArenaError.limitExceeded` and changes nothing.
