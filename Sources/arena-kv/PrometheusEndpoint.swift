@@ -44,6 +44,7 @@ private final class ScrapeHandler: ChannelInboundHandler {
 
     private let registry: PrometheusCollectorRegistry
     private var path = ""
+    private var keepAlive = true
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
@@ -53,6 +54,7 @@ private final class ScrapeHandler: ChannelInboundHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             path = head.uri
+            keepAlive = head.isKeepAlive
         case .body:
             break
         case .end:
@@ -67,7 +69,11 @@ private final class ScrapeHandler: ChannelInboundHandler {
                 wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))),
                 promise: nil
             )
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            if !keepAlive {
+                let channel = context.channel
+                written.whenComplete { _ in channel.close(promise: nil) }
+            }
         }
     }
 }

@@ -4,7 +4,8 @@ import Testing
 /// `--metrics-port`: the arena gauges published through swift-metrics, scraped over HTTP in
 /// Prometheus's text format.
 @Suite struct MetricsEndpointTests {
-    /// `GET path` on `port`; the whole response (the server closes after it).
+    /// `GET path` on `port` with `Connection: close`; the whole response, which must end with
+    /// the server closing the connection.
     func get(_ path: String, port: Int) throws -> String {
         let connection = try KVServer.RawConnection(port: port)
         try connection.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -12,7 +13,8 @@ import Testing
         while true {
             let (bytes, closed) = try connection.receive(timeout: 10)
             response += bytes
-            if closed || bytes.isEmpty { break }
+            if closed { break }
+            try #require(!bytes.isEmpty, "the endpoint neither answered nor closed within 10 s")
         }
         return String(decoding: response, as: UTF8.self)
     }
