@@ -36,8 +36,8 @@ package final class ArenaCore: @unchecked Sendable {
         /// Where the shared current chunk is carved (arenas without `threadLocalChunks`).
         var cursor = ChunkCursor()
         var cache: [SendablePointer] = []
-        /// Every live chunk, linked through `Chunk.next`, for the statistics.
-        unowned(unsafe) var firstLive: Chunk?
+        /// Every live chunk, linked through `Chunk.next`, for the statistics (unretained).
+        var firstLive: Unmanaged<Chunk>?
         var liveChunks = 0
         /// Carves counted in chunks that have died.
         var carvesInDeadChunks = 0
@@ -183,9 +183,10 @@ package final class ArenaCore: @unchecked Sendable {
         }
         let chunk = Chunk(core: self, base: base.unsafelyUnwrapped, capacity: chunkSize)
         lock.lock()
+        let link = Unmanaged.passUnretained(chunk)
         chunk.next = guarded.firstLive
-        guarded.firstLive?.previous = chunk
-        guarded.firstLive = chunk
+        guarded.firstLive?._withUnsafeGuaranteedRef { $0.previous = link }
+        guarded.firstLive = link
         guarded.liveChunks += 1
         if cached == nil { guarded.refills += 1 }
         lock.unlock()
@@ -210,8 +211,14 @@ package final class ArenaCore: @unchecked Sendable {
 
     func chunkDied(_ chunk: Chunk) {
         lock.lock()
-        if let previous = chunk.previous { previous.next = chunk.next } else { guarded.firstLive = chunk.next }
-        chunk.next?.previous = chunk.previous
+        // SAFETY: a linked chunk's memory lives until its own `chunkDied` has run, which needs
+        // the lock we hold; following a link without retaining cannot start a deinit here.
+        if let previous = chunk.previous {
+            previous._withUnsafeGuaranteedRef { $0.next = chunk.next }
+        } else {
+            guarded.firstLive = chunk.next
+        }
+        chunk.next?._withUnsafeGuaranteedRef { $0.previous = chunk.previous }
         guarded.liveChunks -= 1
         guarded.carvesInDeadChunks += chunk.carves.load(ordering: .relaxed)
         let keep = !isClosed.load(ordering: .relaxed) && guarded.cache.count < chunkCacheLimit
@@ -263,10 +270,13 @@ package final class ArenaCore: @unchecked Sendable {
         var carved = 0
         var carves = guarded.carvesInDeadChunks
         var chunk = guarded.firstLive
-        while let live = chunk {
-            carved += live.carved.load(ordering: .relaxed)
-            carves += live.carves.load(ordering: .relaxed)
-            chunk = live.next
+        while let link = chunk {
+            // Unretained, as in `chunkDied`: a retain and release here could run a deinit.
+            link._withUnsafeGuaranteedRef { live in
+                carved += live.carved.load(ordering: .relaxed)
+                carves += live.carves.load(ordering: .relaxed)
+                chunk = live.next
+            }
         }
         let snapshot = (guarded.liveChunks, guarded.cache.count, guarded.refills)
         lock.unlock()

@@ -58,9 +58,12 @@ final class Chunk: RegionStorage, @unchecked Sendable {
     /// carver (see `countCarve`), read by the statistics.
     let carved = Atomic<Int>(0)
     let carves = Atomic<Int>(0)
-    /// The arena's list of live chunks, guarded by the arena's lock.
-    unowned(unsafe) var previous: Chunk?
-    unowned(unsafe) var next: Chunk?
+    /// The arena's list of live chunks, guarded by the arena's lock. Unmanaged, so that
+    /// following a link never retains a neighbour: releasing that temporary reference could
+    /// be the neighbour's last release, running its deinit (which takes the same lock) inside
+    /// the lock, a self-deadlock the stress tester found.
+    var previous: Unmanaged<Chunk>?
+    var next: Unmanaged<Chunk>?
 
     init(core: ArenaCore, base: UnsafeMutableRawPointer, capacity: Int) {
         super.init(kind: .chunk, core: core, base: base, capacity: capacity)
