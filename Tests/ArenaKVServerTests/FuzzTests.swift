@@ -26,8 +26,18 @@ import Darwin
         return UInt64.random(in: 0...UInt64.max)
     }()
 
-    /// Batches per fuzzing connection: `ARENA_FUZZ_BATCHES` if set (for a longer hunt), else 100.
-    static let batches = ProcessInfo.processInfo.environment["ARENA_FUZZ_BATCHES"].flatMap { Int($0) } ?? 100
+    /// Batches per fuzzing connection: `ARENA_FUZZ_BATCHES` if set (for a longer hunt), else 100,
+    /// or 10 in the sanitizer runs (debug builds, Jemalloc off), where 100 took over 15 minutes
+    /// under ThreadSanitizer.
+    static let batches =
+        ProcessInfo.processInfo.environment["ARENA_FUZZ_BATCHES"].flatMap { Int($0) }
+        ?? {
+            #if Jemalloc
+            100
+            #else
+            10
+            #endif
+        }()
 
     /// Pipelined batches of valid commands on one connection, each batch split at random byte
     /// boundaries over several sends; every reply must match the model's.
@@ -41,7 +51,7 @@ import Darwin
         var model = KeyValueModel()
         var mismatches = 0
 
-        for batch in 0..<150 {
+        for batch in 0..<(Self.batches * 3 / 2) {
             let count = Int.random(in: 1...120, using: &random)
             var commands: [FuzzCommand] = []
             var bytes: [UInt8] = []
