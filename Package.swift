@@ -46,9 +46,14 @@ let package = Package(
             pkgConfig: "jemalloc",
             providers: [.apt(["libjemalloc-dev"])]
         ),
+        // The Swift runtime's batch retain/release and ThreadSanitizer annotations.
+        .target(name: "CArenaRuntime"),
         .target(
             name: "Arena",
-            dependencies: [.target(name: "CJemalloc", condition: .when(traits: ["Jemalloc"]))],
+            dependencies: [
+                "CArenaRuntime",
+                .target(name: "CJemalloc", condition: .when(traits: ["Jemalloc"])),
+            ],
             swiftSettings: strict
         ),
         .target(name: "ArenaBytes", dependencies: ["Arena"], swiftSettings: strict),

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
-
 // What a single writer (`BytesMut`) needs from its region: grow it, and take back the whole
 // storage when nobody else uses it. `package` access: users of the library never see these.
 
@@ -17,16 +11,28 @@ extension Region {
     /// current chunk does not count. When it returns `true` the whole storage is this
     /// region's to reuse: the arena no longer carves from it.
     ///
+    /// Foreign storage is never this region's to reuse, however unique its wrapper: the memory
+    /// belongs to someone else (a C caller, a NIO buffer, a mapped file), who may still read it
+    /// or may have mapped it read-only. So it answers `false` for foreign memory, and nothing
+    /// in the package ever writes, grows or reclaims it.
+    ///
     /// - Complexity: O(1); for a chunk, one trip through the arena's lock.
     package mutating func takeStorageIfUnique() -> Bool {
+        let unique: Bool
         switch storage.kind {
-        case .empty:
+        case .empty, .foreign:
             return false
         case .chunk:
-            return arenaCore.takeChunkIfUnique(&storage)
-        case .block, .foreign:
-            return isKnownUniquelyReferenced(&storage)
+            unique = arenaCore.takeChunkIfUnique(&storage)
+        case .block:
+            unique = isKnownUniquelyReferenced(&storage)
         }
+        if unique {
+            // Other threads' last accesses reached us through the reference count, which the
+            // thread sanitizer cannot see; tell it (a no-op without `--sanitize=thread`).
+            ThreadSanitizer.acquire(storage)
+        }
+        return unique
     }
 
     /// Extends the region to the end of its storage, keeping its start; only after
@@ -96,8 +102,9 @@ extension Region {
     private mutating func moveToStartOfStorage(preserving used: Int) {
         let base = storage.base
         if start != base && used > 0 {
-            // SAFETY: the storage is ours alone; source and destination lie in it and may overlap.
-            memmove(base, start, used)
+            // SAFETY: the storage is ours alone; source and destination lie in it and may
+            // overlap, which `copyMemory` allows (it is `memmove`).
+            base.copyMemory(from: start, byteCount: used)
         }
         start = base
     }

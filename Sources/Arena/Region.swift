@@ -45,7 +45,9 @@ public struct Region: @unchecked Sendable {
     /// of it dies.
     ///
     /// The bytes are not copied. Use it for memory from C or another language: the view's
-    /// address is `buffer.baseAddress`.
+    /// address is `buffer.baseAddress`. The package only ever reads foreign memory: it is
+    /// never reclaimed by a writer, grown in place or written, so it may be read-only (a
+    /// mapped file) or still in use by its owner.
     ///
     /// - Parameters:
     ///   - buffer: the memory; it must stay valid until `deallocator` is called.
@@ -62,7 +64,8 @@ public struct Region: @unchecked Sendable {
     /// `owner` and lets it go when the last view dies.
     ///
     /// Cheaper than `init(unsafeNoCopy:deallocator:)` when the memory belongs to a Swift object
-    /// (one allocation instead of two). The bytes are not copied.
+    /// (one allocation instead of two). The bytes are not copied, and never written: like all
+    /// foreign memory, it is never reclaimed by a writer or grown in place.
     ///
     /// - Parameters:
     ///   - bytes: memory that stays valid and unchanged while `owner` lives.

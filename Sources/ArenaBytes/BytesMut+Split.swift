@@ -73,6 +73,11 @@ extension BytesMut {
     /// The writer holds the view's bytes and can append up to the end of the storage.
     /// An empty view gives `nil`: it has no storage to reclaim.
     ///
+    /// Only memory the arena allocated is ever reclaimed. A view of foreign memory
+    /// (`Region(unsafeNoCopy:…)`, `Bytes(ByteBuffer)`, an import through the C ABI) gives `nil`
+    /// even when it is the last view: its owner may still read that memory, or it may be
+    /// read-only, so no writer is ever made over it.
+    ///
     /// Pass the view with `consume` when it is a variable: otherwise the variable itself is
     /// another view that lives across the call.
     ///

@@ -7,20 +7,15 @@ public import Foundation
 #endif
 
 extension Data {
-    /// A `Data` over a view's bytes, without copying where Foundation allows (it keeps 14
-    /// bytes or fewer inline, copied); the view's memory lives until the `Data` is gone.
+    /// A `Data` holding a copy of a view's bytes.
     ///
-    /// - Complexity: O(1), or O(n) for n <= 14.
+    /// The bytes are copied, never lent: `Data` writes in place when it holds the only
+    /// reference to its storage, so a `Data` over the view's memory would let
+    /// `var d = Data(view); d[0] = 0` change what `view` and every copy of it read.
+    /// For a read-only look at the bytes without a copy, use `Bytes.withUnsafeBytes`.
+    ///
+    /// - Complexity: O(n).
     public init(_ bytes: Bytes) {
-        guard !bytes.isEmpty else {
-            self.init()
-            return
-        }
-        let base = UnsafeMutableRawPointer(mutating: bytes.region.baseAddress)
-        self.init(
-            bytesNoCopy: base,
-            count: bytes.count,
-            deallocator: .custom { _, _ in withExtendedLifetime(bytes) {} }
-        )
+        self = bytes.withUnsafeBytes { Data($0) }
     }
 }

@@ -272,6 +272,25 @@ struct ArenaFFITests {
         withExtendedLifetime(foreign) {}
     }
 
+    @Test func importedMemoryIsNeverReclaimedEvenWhenSwiftHoldsTheLastView() {
+        let contents = Array("const memory from C, never written".utf8)
+        let foreign = ForeignBuffer(contents)
+        let log = ReleaseLog()
+        let (status, imported) = foreign.importInto(log)
+        #expect(status == .ok)
+        guard let view = Bytes(foreignHandle: imported.handle) else {
+            Issue.record("the imported handle has no view")
+            return
+        }
+        #expect(release(imported.handle) == .ok, "the Swift view is now the last reference")
+        #expect(log.recorded.isEmpty)
+        let reclaimed = reclaims(consume view)
+        #expect(!reclaimed, "memory C passed as const is never the package's to write")
+        #expect(Array(UnsafeBufferPointer(start: foreign.pointer, count: foreign.count)) == contents)
+        #expect(log.recorded.count == 1, "released once, when the last view went")
+        withExtendedLifetime(foreign) {}
+    }
+
     @Test func failedImportNeverCallsTheCallback() {
         let log = ReleaseLog()
         let status = arena_bytes_import(nil, 5, ReleaseLog.callback, log.context, nil)
@@ -306,4 +325,11 @@ struct ArenaFFITests {
         #expect(arena_live_handles() == 0)
         withExtendedLifetime(foreign) {}
     }
+}
+
+/// Whether `BytesMut(reclaiming:)` makes a writer of `view` (which is gone either way).
+private func reclaims(_ view: consuming Bytes) -> Bool {
+    guard let writer = BytesMut(reclaiming: view) else { return false }
+    _ = consume writer
+    return true
 }

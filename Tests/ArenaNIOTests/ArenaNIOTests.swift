@@ -66,17 +66,63 @@ struct ArenaNIOTests {
         #endif
     }
 
-    @Test func dataOverBytesIsZeroCopyAndKeepsTheMemoryAlive() {
-        var data: Data
-        let address: UnsafeRawPointer
-        do {
-            let bytes = Bytes((0..<100).map { UInt8($0) })
-            address = bytes.region.baseAddress
-            data = Data(bytes)
-        }
-        data.withUnsafeBytes { #expect($0.baseAddress == address) }
+    @Test func dataFromBytesIsACopyOfItsOwn() {
+        let bytes = Bytes((0..<100).map { UInt8($0) })
+        let data = Data(bytes)
+        data.withUnsafeBytes { #expect($0.baseAddress != bytes.region.baseAddress) }
         #expect(Array(data) == (0..<100).map { UInt8($0) })
         #expect(Data(Bytes([1, 2, 3])) == Data([1, 2, 3]))
         #expect(Data(Bytes()).isEmpty)
     }
+
+    // MARK: - Views never write memory they don't own
+
+    @Test func aByteBufferKeepsItsBytesWhateverIsDoneWithViewsOfIt() {
+        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        buffer.writeString("hello, world: the buffer's own bytes")
+        let original = buffer
+        let expected = Array(original.readableBytesView)
+        func check(_ step: String) {
+            #expect(Array(original.readableBytesView) == expected, "after \(step)")
+            #expect(Array(buffer.readableBytesView) == expected, "after \(step)")
+        }
+        let view = Bytes(buffer)
+        check("a view")
+        var data = Data(view)
+        data[0] = 0x58
+        check("mutating a Data made from the view")
+        let left = view.slice(0..<5)
+        let right = view.slice(5...)
+        #expect(left.merged(with: right).map(Array.init) == expected)
+        check("slicing and merging")
+        _ = ByteBuffer(view)
+        check("copying into a new ByteBuffer")
+        let reclaimed = reclaims(consume view)
+        #expect(!reclaimed, "the buffer's storage is never the package's to write")
+        check("reclaiming the last view")
+        let last = Bytes(buffer)
+        buffer = ByteBuffer()  // the view's storage reference is now the buffer storage's last but `original`
+        let reclaimedLast = reclaims(consume last)
+        #expect(!reclaimedLast)
+        #expect(Array(original.readableBytesView) == expected)
+    }
+
+    @Test func mutatingADataMadeFromAViewLeavesTheViewAlone() {
+        let text = Array("longer than fourteen bytes, so not inline".utf8)
+        let view = Bytes(text)
+        let copy = view
+        var data = Data(view)
+        data[0] = 0x58
+        data.append(0x21)
+        #expect(Array(view) == text)
+        #expect(Array(copy) == text)
+        #expect(data.first == 0x58 && data.count == text.count + 1)
+    }
+}
+
+/// Whether `BytesMut(reclaiming:)` makes a writer of `view` (which is gone either way).
+private func reclaims(_ view: consuming Bytes) -> Bool {
+    guard let writer = BytesMut(reclaiming: view) else { return false }
+    _ = consume writer
+    return true
 }

@@ -1,34 +1,50 @@
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
+internal import CArenaRuntime
 
-// The runtime's batch reference counting (`swift_retain_n`/`swift_release_n`, C calling
-// convention, exported by libswiftCore), so a carve hands out a prepaid reference instead of
-// paying an atomic increment: that increment was half the cost of a small allocation on our
-// machines. Looked up once with `dlsym`, since Swift reserves the names for the compiler.
-private typealias RetainN = @convention(c) (UnsafeMutableRawPointer, UInt32) -> UnsafeMutableRawPointer
-private typealias ReleaseN = @convention(c) (UnsafeMutableRawPointer, UInt32) -> Void
-
-nonisolated(unsafe) private let runtimeRetainN: RetainN = runtimeFunction("swift_retain_n")
-nonisolated(unsafe) private let runtimeReleaseN: ReleaseN = runtimeFunction("swift_release_n")
-
-private func runtimeFunction<F>(_ name: String) -> F {
-    guard let symbol = dlsym(nil, name) else { fatalError("the Swift runtime does not export \(name)") }
-    return unsafeBitCast(symbol, to: F.self)
-}
+// The runtime's batch reference counting (`swift_retain_n`/`swift_release_n`), so a carve hands
+// out a prepaid reference instead of paying an atomic increment: that increment was half the
+// cost of a small allocation on our machines. The calls go through `static inline` helpers of
+// the `CArenaRuntime` shim, bound when the program is linked: no `dlsym`, so a program linked
+// with `--static-swift-stdlib` (which exports none of the runtime's symbols) works the same.
 
 /// Adds `count` strong references to `object` in one atomic operation.
+///
+/// The corresponding runtime call is `swift_retain_n(object, count)`.
 @inline(__always)
 func swiftRetainN(_ object: UnsafeMutableRawPointer, _ count: UInt32) {
-    _ = runtimeRetainN(object, count)
+    CArenaRuntime_swift_retain_n(object, count)
 }
 
 /// Drops `count` strong references from `object` in one atomic operation.
+///
+/// The corresponding runtime call is `swift_release_n(object, count)`.
 @inline(__always)
 func swiftReleaseN(_ object: UnsafeMutableRawPointer, _ count: UInt32) {
-    runtimeReleaseN(object, count)
+    CArenaRuntime_swift_release_n(object, count)
+}
+
+/// ThreadSanitizer annotations for the synchronization that goes through the Swift runtime's
+/// reference counts, which the sanitizer cannot see. Each is a call to an empty C function
+/// unless the package was built with `--sanitize=thread`; none is on an allocation fast path.
+///
+/// The pairing: a reader of a view announces `release(storage)` after it reads (see
+/// `Bytes.withUnsafeBytes`), and whoever establishes that it holds the last reference to the
+/// storage announces `acquire(storage)` before it writes (reclaiming, growth in place).
+@usableFromInline
+package enum ThreadSanitizer {
+    /// Whether the package was built with ThreadSanitizer.
+    package static var isEnabled: Bool { CArenaRuntime_tsan_enabled() != 0 }
+
+    /// The corresponding sanitizer call is `__tsan_acquire(object)`.
+    @inline(never)
+    package static func acquire(_ object: AnyObject) {
+        CArenaRuntime_tsan_acquire(Unmanaged.passUnretained(object).toOpaque())
+    }
+
+    /// The corresponding sanitizer call is `__tsan_release(object)`.
+    @usableFromInline @inline(never)
+    package static func release(_ object: AnyObject) {
+        CArenaRuntime_tsan_release(Unmanaged.passUnretained(object).toOpaque())
+    }
 }
 
 /// A pointer that crosses a lock boundary; the lock is what makes that safe.

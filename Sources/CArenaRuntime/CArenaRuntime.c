@@ -1,0 +1,40 @@
+#include "CArenaRuntime.h"
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CARENA_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define CARENA_TSAN 1
+#endif
+
+#if CARENA_TSAN
+// ThreadSanitizer's own annotation interface (compiler-rt, `sanitizer/tsan_interface.h`).
+void __tsan_acquire(void *address);
+void __tsan_release(void *address);
+#endif
+
+int CArenaRuntime_tsan_enabled(void) {
+#if CARENA_TSAN
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+void CArenaRuntime_tsan_acquire(void *address) {
+#if CARENA_TSAN
+    __tsan_acquire(address);
+#else
+    (void)address;
+#endif
+}
+
+void CArenaRuntime_tsan_release(void *address) {
+#if CARENA_TSAN
+    __tsan_release(address);
+#else
+    (void)address;
+#endif
+}

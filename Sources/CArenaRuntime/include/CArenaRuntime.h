@@ -1,0 +1,40 @@
+// The package's C helpers that are not jemalloc's: the Swift runtime's batch reference
+// counting, and ThreadSanitizer annotations. Only `Sources/Arena/Internals` imports this
+// module (with `internal import`).
+#ifndef CARENA_RUNTIME_H
+#define CARENA_RUNTIME_H
+
+#include <stdint.h>
+
+/// Adds `n` strong references to a native Swift object in one atomic operation.
+///
+/// The corresponding runtime call is `swift_retain_n(object, n)`. It is resolved when the
+/// program is linked, against libswiftCore whether that is a shared library or linked
+/// statically (`--static-swift-stdlib`), so no symbol lookup at run time is needed. The
+/// declaration sits inside the function so that Swift never sees the runtime's own name.
+static inline void CArenaRuntime_swift_retain_n(void *object, uint32_t n) {
+    extern void *swift_retain_n(void *, uint32_t);
+    (void)swift_retain_n(object, n);
+}
+
+/// Drops `n` strong references from a native Swift object in one atomic operation.
+///
+/// The corresponding runtime call is `swift_release_n(object, n)`.
+static inline void CArenaRuntime_swift_release_n(void *object, uint32_t n) {
+    extern void swift_release_n(void *, uint32_t);
+    swift_release_n(object, n);
+}
+
+/// Whether this module was compiled with ThreadSanitizer (`swift build --sanitize=thread`).
+int CArenaRuntime_tsan_enabled(void);
+
+/// `__tsan_acquire(address)` under ThreadSanitizer; nothing otherwise.
+///
+/// Compiled in `CArenaRuntime.c` (not inline here): only a C file compiled by the package
+/// knows whether the build is sanitized, since Swift's importer does not pass that on.
+void CArenaRuntime_tsan_acquire(void *address);
+
+/// `__tsan_release(address)` under ThreadSanitizer; nothing otherwise.
+void CArenaRuntime_tsan_release(void *address);
+
+#endif
