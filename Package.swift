@@ -44,7 +44,7 @@ let package = Package(
             name: "CJemalloc",
             path: "CJemalloc",
             pkgConfig: "jemalloc",
-            providers: [.apt(["libjemalloc-dev"])]
+            providers: [.apt(["libjemalloc-dev"]), .brew(["jemalloc"])]
         ),
         // The Swift runtime's batch retain/release and ThreadSanitizer annotations.
         .target(name: "CArenaRuntime"),

@@ -1,10 +1,4 @@
 #if Jemalloc
-internal import CJemalloc
-#if canImport(Glibc)
-internal import Glibc
-#elseif canImport(Darwin)
-internal import Darwin
-#endif
 
 /// Typed access to jemalloc's control interface (`mallctl`) and statistics.
 ///
@@ -20,7 +14,7 @@ public enum Jemalloc {
     ///
     /// The corresponding jemalloc call is `mallctl("version", …)`.
     public static var version: String {
-        (try? readString("version")) ?? String(cString: CJemalloc_JEMALLOC_VERSION())
+        (try? readString("version")) ?? Backend.headerVersion
     }
 
     /// Reads a fixed-size value: `UInt32` for `unsigned`, `Int`/`UInt` for `size_t`/`ssize_t`,
@@ -38,7 +32,7 @@ public enum Jemalloc {
         let value: T
         if size <= MemoryLayout.size(ofValue: small) {
             (code, value) = withUnsafeMutableBytes(of: &small) { buffer in
-                let code = name.withCString { mallctl($0, buffer.baseAddress, &size, nil, 0) }
+                let code = Backend.control(read: name, into: buffer.baseAddress, size: &size)
                 // SAFETY: the buffer holds 16 bytes; the value is only used when jemalloc wrote
                 // exactly `MemoryLayout<T>.size` of them (checked below).
                 return (code, buffer.loadUnaligned(as: T.self))
@@ -46,7 +40,7 @@ public enum Jemalloc {
         } else {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: MemoryLayout<T>.alignment)
             defer { buffer.deallocate() }
-            code = name.withCString { mallctl($0, buffer.baseAddress, &size, nil, 0) }
+            code = Backend.control(read: name, into: buffer.baseAddress, size: &size)
             value = buffer.loadUnaligned(as: T.self)
         }
         guard code == 0 else { throw .jemalloc(name: name, code: code) }
@@ -68,9 +62,7 @@ public enum Jemalloc {
     /// The corresponding jemalloc call is `mallctl(name, NULL, NULL, &value, sizeof value)`.
     public static func write<T: BitwiseCopyable>(_ name: String, _ value: T) throws(ArenaError) {
         var value = value
-        let code = withUnsafeMutableBytes(of: &value) { buffer in
-            name.withCString { mallctl($0, nil, nil, buffer.baseAddress, buffer.count) }
-        }
+        let code = withUnsafeMutableBytes(of: &value) { Backend.control(write: name, $0) }
         guard code == 0 else { throw .jemalloc(name: name, code: code) }
     }
 
@@ -78,7 +70,7 @@ public enum Jemalloc {
     ///
     /// The corresponding jemalloc call is `mallctl(name, NULL, NULL, NULL, 0)`.
     public static func run(_ name: String) throws(ArenaError) {
-        let code = name.withCString { mallctl($0, nil, nil, nil, 0) }
+        let code = Backend.control(write: name, nil)
         guard code == 0 else { throw .jemalloc(name: name, code: code) }
     }
 
@@ -107,25 +99,13 @@ public enum Jemalloc {
     ///
     /// The corresponding jemalloc call is `malloc_stats_print(write_cb, context, options)`.
     public static func statisticsJSON(options: String = "J") -> String {
-        final class Sink { var text: [UInt8] = [] }
-        let sink = Sink()
         // Under the snapshot lock: an epoch refresh or an arena's destruction on another thread
         // while jemalloc walks the arenas would abort the process.
-        Backend.statisticsSnapshot.withLock { _ in
+        let text = Backend.statisticsSnapshot.withLock { _ in
             try? write("epoch", UInt64(1))
-            malloc_stats_print(
-                { context, message in
-                    guard let context, let message else { return }
-                    let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
-                    // SAFETY: jemalloc passes a NUL-terminated string valid for this call.
-                    let bytes = UnsafeRawBufferPointer(start: message, count: strlen(message))
-                    sink.text.append(contentsOf: bytes)
-                },
-                Unmanaged.passUnretained(sink).toOpaque(),
-                options
-            )
+            return Backend.printStatistics(options: options)
         }
-        return String(decoding: sink.text, as: UTF8.self)
+        return String(decoding: text, as: UTF8.self)
     }
 }
 #endif

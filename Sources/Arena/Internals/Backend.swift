@@ -1,5 +1,6 @@
-// The one door to C. Only this file (and Jemalloc.swift's mallctl wrappers) call jemalloc or
-// libc allocation functions. Every function is internal and non-inlinable, so no @inlinable body
+// The one door to C. Only the files of `Internals/` call jemalloc, libc or the Swift runtime's
+// C entry points; this one holds the allocation calls, `Backend+Control.swift` the `mallctl`
+// ones. Every function is internal and non-inlinable, so no @inlinable body
 // can reach C by accident.
 
 #if Jemalloc
@@ -30,7 +31,7 @@ enum Backend {
         #if Jemalloc
         var index: UInt32 = 0
         var size = MemoryLayout<UInt32>.size
-        let code = mallctl("arenas.create", &index, &size, nil, 0)
+        let code = withUnsafeMutableBytes(of: &index) { control(read: "arenas.create", into: $0.baseAddress, size: &size) }
         guard code == 0 else { throw .jemalloc(name: "arenas.create", code: code) }
         // jemalloc 5.3 gives freed blocks of 8 MiB or more straight back to the system
         // (`oversize_threshold`), so a buffer growing past it page-faults all over again each
@@ -49,7 +50,7 @@ enum Backend {
     static func destroyArena(_ index: UInt32?) {
         #if Jemalloc
         guard let index else { return }
-        statisticsSnapshot.withLock { _ in _ = mallctl("arena.\(index).destroy", nil, nil, nil, 0) }
+        statisticsSnapshot.withLock { _ in _ = control(write: "arena.\(index).destroy", nil) }
         #endif
     }
 
@@ -65,7 +66,7 @@ enum Backend {
     static func purge(_ index: UInt32?) {
         #if Jemalloc
         guard let index else { return }
-        _ = mallctl("arena.\(index).purge", nil, nil, nil, 0)
+        _ = control(write: "arena.\(index).purge", nil)
         #endif
     }
 
