@@ -31,7 +31,9 @@ enum Backend {
         #if Jemalloc
         var index: UInt32 = 0
         var size = MemoryLayout<UInt32>.size
-        let code = withUnsafeMutableBytes(of: &index) { control(read: "arenas.create", into: $0.baseAddress, size: &size) }
+        let code = withUnsafeMutableBytes(of: &index) {
+            control(read: "arenas.create", into: $0.baseAddress, size: &size)
+        }
         guard code == 0 else { throw .jemalloc(name: "arenas.create", code: code) }
         // jemalloc 5.3 gives freed blocks of 8 MiB or more straight back to the system
         // (`oversize_threshold`), so a buffer growing past it page-faults all over again each
