@@ -60,10 +60,18 @@ let package = Package(
         .testTarget(name: "ArenaNIOTests", dependencies: ["ArenaNIO"], swiftSettings: testSettings),
         .target(name: "ArenaFFI", dependencies: ["ArenaBytes"], exclude: ["include"], swiftSettings: strict),
         .testTarget(name: "ArenaFFITests", dependencies: ["ArenaFFI"], swiftSettings: testSettings),
-        .target(name: "ArenaStatsKit", dependencies: ["Arena"], swiftSettings: strict),
+        // The executables' shared plumbing (one-line errors, byte counts, SplitMix64); not a product.
+        .target(
+            name: "ArenaToolSupport",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .target(name: "ArenaStatsKit", dependencies: ["Arena", "ArenaToolSupport"], swiftSettings: strict),
         .executableTarget(
             name: "arena-stats",
-            dependencies: ["ArenaStatsKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ArenaStatsKit", "ArenaToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -1,3 +1,5 @@
+import ArenaToolSupport
+
 /// Why a statistics document could not be read: one line naming the input and the problem.
 ///
 /// ```
@@ -52,4 +54,9 @@ package struct StatsInputError: Error, Sendable, Equatable, CustomStringConverti
         let line = "\(source): \(detail)"
         return String(line.map { $0.isNewline ? " " : $0 })
     }
+}
+
+extension StatsInputError: ToolFailure {
+    /// Bad input: 2.
+    package var exitStatus: Int32 { ToolExitStatus.usage }
 }

@@ -1,3 +1,5 @@
+import ArenaToolSupport
+
 /// A plain-text table with aligned columns, as the terminal output uses.
 ///
 /// ```
@@ -102,18 +104,7 @@ package enum Format {
     ///
     /// `fixed(0.2615, digits: 1)` is `"0.3"`; no Foundation, no locale.
     package static func fixed(_ value: Double, digits: Int) -> String {
-        guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
-        var scale = 1.0
-        for _ in 0..<max(0, digits) { scale *= 10 }
-        let scaled = (abs(value) * scale).rounded()
-        guard scaled < 9e18 else { return String(value) }
-        let units = Int(scaled)
-        let sign = value < 0 && units != 0 ? "-" : ""
-        let whole = units / Int(scale)
-        guard digits > 0 else { return sign + String(whole) }
-        var fraction = String(units % Int(scale))
-        fraction = String(repeating: "0", count: digits - fraction.count) + fraction
-        return sign + String(whole) + "." + fraction
+        formatFixed(value, digits: digits)
     }
 
     /// A percentage with one decimal: `0.2615` is `"26.2%"`; `nil` is `"-"`.
@@ -124,17 +115,7 @@ package enum Format {
 
     /// A byte count in binary units with one decimal: `950480` is `"928.2 KiB"`; `nil` is `"-"`.
     package static func humanBytes(_ bytes: Int?) -> String {
-        guard let bytes else { return "-" }
-        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
-        var value = Double(bytes.magnitude)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        let sign = bytes < 0 ? "-" : ""
-        if unit == 0 { return "\(sign)\(bytes.magnitude) B" }
-        return "\(sign)\(fixed(value, digits: 1)) \(units[unit])"
+        bytes.map(formatBytes) ?? "-"
     }
 
     /// A signed change: `+1.2 KiB`, `-16 B`, `0 B`; `nil` is `"-"`.

@@ -1,4 +1,5 @@
 import Arena
+import ArenaToolSupport
 
 /// A built-in allocation pattern that `arena-stats run` replays on a fresh ``ArenaAllocator``.
 ///
@@ -88,24 +89,5 @@ package enum Workload: String, CaseIterable, Sendable, Codable, CustomStringConv
             outcome.survivors = live.compactMap { $0 }
         }
         return outcome
-    }
-}
-
-/// A small, fast, seedable generator (SplitMix64), so workloads replay exactly.
-package struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    /// Creates a generator; the same seed gives the same sequence.
-    package init(seed: UInt64) {
-        state = seed
-    }
-
-    /// The next 64 random bits.
-    package mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
