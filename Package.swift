@@ -74,9 +74,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(name: "ArenaStressKit", dependencies: ["ArenaBytes", "ArenaToolSupport"], swiftSettings: strict),
         .executableTarget(
             name: "arena-stress",
-            dependencies: ["ArenaBytes", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ArenaStressKit", "ArenaToolSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "ArenaStressTests", dependencies: ["arena-stress"], swiftSettings: testSettings),
