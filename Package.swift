@@ -83,7 +83,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "ArenaStressTests", dependencies: ["arena-stress"], swiftSettings: testSettings),
+        // What the test targets share: the seed, SplitMix64, child processes, built executables.
+        .target(
+            name: "ArenaTestSupport",
+            dependencies: ["ArenaToolSupport"],
+            path: "Tests/ArenaTestSupport",
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "ArenaStressTests",
+            dependencies: ["ArenaStressKit", "arena-stress", "ArenaTestSupport"],
+            swiftSettings: testSettings
+        ),
         .target(
             name: "ArenaKV",
             dependencies: [
@@ -126,10 +137,14 @@ let package = Package(
             swiftSettings: testSettings
         ),
         .testTarget(name: "ArenaTests", dependencies: ["Arena"], swiftSettings: testSettings),
-        .testTarget(name: "ArenaBytesTests", dependencies: ["ArenaBytes"], swiftSettings: testSettings),
+        .testTarget(
+            name: "ArenaBytesTests",
+            dependencies: ["ArenaBytes", "ArenaTestSupport"],
+            swiftSettings: testSettings
+        ),
         .testTarget(
             name: "ArenaStatsTests",
-            dependencies: ["ArenaStatsKit", "arena-stats"],
+            dependencies: ["ArenaStatsKit", "arena-stats", "ArenaTestSupport"],
             swiftSettings: testSettings
         ),
     ]
