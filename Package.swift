@@ -65,18 +65,41 @@ let package = Package(
         .testTarget(name: "ArenaNIOTests", dependencies: ["ArenaNIO"], swiftSettings: testSettings),
         .target(name: "ArenaFFI", dependencies: ["ArenaBytes"], exclude: ["include"], swiftSettings: strict),
         .testTarget(name: "ArenaFFITests", dependencies: ["ArenaFFI"], swiftSettings: testSettings),
-        .target(name: "ArenaStatsKit", dependencies: ["Arena"], swiftSettings: strict),
+        // The executables' shared plumbing (one-line errors, byte counts, SplitMix64); not a product.
+        .target(
+            name: "ArenaToolSupport",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .target(name: "ArenaStatsKit", dependencies: ["Arena", "ArenaToolSupport"], swiftSettings: strict),
         .executableTarget(
             name: "arena-stats",
-            dependencies: ["ArenaStatsKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ArenaStatsKit", "ArenaToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
+        .target(name: "ArenaStressKit", dependencies: ["ArenaBytes", "ArenaToolSupport"], swiftSettings: strict),
         .executableTarget(
             name: "arena-stress",
-            dependencies: ["ArenaBytes", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ArenaStressKit", "ArenaToolSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
-        .testTarget(name: "ArenaStressTests", dependencies: ["arena-stress"], swiftSettings: testSettings),
+        // What the test targets share: the seed, SplitMix64, child processes, built executables.
+        .target(
+            name: "ArenaTestSupport",
+            dependencies: ["ArenaToolSupport"],
+            path: "Tests/ArenaTestSupport",
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "ArenaStressTests",
+            dependencies: ["ArenaStressKit", "arena-stress", "ArenaTestSupport"],
+            swiftSettings: testSettings
+        ),
         .target(
             name: "ArenaKV",
             dependencies: [
@@ -119,10 +142,14 @@ let package = Package(
             swiftSettings: testSettings
         ),
         .testTarget(name: "ArenaTests", dependencies: ["Arena"], swiftSettings: testSettings),
-        .testTarget(name: "ArenaBytesTests", dependencies: ["ArenaBytes"], swiftSettings: testSettings),
+        .testTarget(
+            name: "ArenaBytesTests",
+            dependencies: ["ArenaBytes", "ArenaTestSupport"],
+            swiftSettings: testSettings
+        ),
         .testTarget(
             name: "ArenaStatsTests",
-            dependencies: ["ArenaStatsKit", "arena-stats"],
+            dependencies: ["ArenaStatsKit", "arena-stats", "ArenaTestSupport"],
             swiftSettings: testSettings
         ),
     ]

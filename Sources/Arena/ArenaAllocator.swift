@@ -55,7 +55,9 @@ public final class ArenaAllocator: Sendable {
             self.threadLocalChunks = threadLocalChunks
         }
 
-        func validate() throws(ArenaError) {
+        /// Checks the settings: a chunk size that is a power of two from 4 KiB to 1 GiB, a limit of at
+        /// least one chunk. `init(_:)` calls it; tools call it to check options before making an arena.
+        package func validate() throws(ArenaError) {
             guard chunkSize > 0 && chunkSize & (chunkSize - 1) == 0 else {
                 throw .invalidConfiguration("chunkSize \(chunkSize) is not a power of two")
             }

@@ -4,112 +4,112 @@
 /// changed (size classes: all of them with `includeIdleClasses`). Arenas are matched by key,
 /// size classes by index. A figure one side lacks has a `nil` value there and no change; an
 /// arena or a kind of size class that only one side lists is named, not compared.
-public struct StatsDiff: Sendable, Codable, Equatable {
+package struct StatsDiff: Sendable, Codable, Equatable {
     /// The earlier input.
-    public var before: String
+    package var before: String
     /// The later input.
-    public var after: String
+    package var after: String
     /// jemalloc's version in the earlier input.
-    public var versionBefore: String?
+    package var versionBefore: String?
     /// jemalloc's version in the later input.
-    public var versionAfter: String?
+    package var versionAfter: String?
     /// Arenas only the earlier input lists (their figures are not compared).
-    public var arenasOnlyBefore: [ArenaKey]
+    package var arenasOnlyBefore: [ArenaKey]
     /// Arenas only the later input lists (their figures are not compared).
-    public var arenasOnlyAfter: [ArenaKey]
+    package var arenasOnlyAfter: [ArenaKey]
     /// Integer figures (bytes, counts), process-wide first, then by arena.
-    public var figures: [FigureChange]
+    package var figures: [FigureChange]
     /// Ratios (fragmentation, allocated/resident), process-wide first, then by arena.
-    public var ratios: [RatioChange]
+    package var ratios: [RatioChange]
     /// Where the size classes come from, when both sides agree (else both names, `A -> B`).
-    public var sizeClassScope: String?
+    package var sizeClassScope: String?
     /// Small size classes that changed.
-    public var sizeClasses: [SizeClassChange]
+    package var sizeClasses: [SizeClassChange]
     /// Large size classes whose live count changed.
-    public var largeClasses: [LargeClassChange]
+    package var largeClasses: [LargeClassChange]
     /// What either side lacks, prefixed by the side.
-    public var absent: [String]
+    package var absent: [String]
     /// What the reader did to either input, prefixed by the side.
-    public var notes: [String]
+    package var notes: [String]
 
     /// Two values of an integer figure and the change.
-    public struct Change: Sendable, Codable, Equatable {
+    package struct Change: Sendable, Codable, Equatable {
         /// The earlier value.
-        public var before: Int?
+        package var before: Int?
         /// The later value.
-        public var after: Int?
+        package var after: Int?
         /// `after - before`, when both are known.
-        public var change: Int?
+        package var change: Int?
 
         /// Creates a change; `change` is computed.
-        public init(before: Int?, after: Int?) {
+        package init(before: Int?, after: Int?) {
             self.before = before
             self.after = after
             self.change = before.flatMap { before in after.map { $0 - before } }
         }
 
         /// Whether the values differ (including one being absent).
-        public var changed: Bool { before != after }
+        package var changed: Bool { before != after }
     }
 
     /// An integer figure of one scope.
-    public struct FigureChange: Sendable, Codable, Equatable {
+    package struct FigureChange: Sendable, Codable, Equatable {
         /// `total` or `arena <key>`.
-        public var scope: String
+        package var scope: String
         /// The figure, named as in ``StatsReport``'s JSON (`allocated`, `smallAllocated`, …).
-        public var figure: String
+        package var figure: String
         /// The earlier value.
-        public var before: Int?
+        package var before: Int?
         /// The later value.
-        public var after: Int?
+        package var after: Int?
         /// `after - before`.
-        public var change: Int?
+        package var change: Int?
     }
 
     /// A ratio of one scope.
-    public struct RatioChange: Sendable, Codable, Equatable {
+    package struct RatioChange: Sendable, Codable, Equatable {
         /// `total` or `arena <key>`.
-        public var scope: String
+        package var scope: String
         /// `fragmentation` or `allocatedToResident`.
-        public var figure: String
+        package var figure: String
         /// The earlier value.
-        public var before: Double?
+        package var before: Double?
         /// The later value.
-        public var after: Double?
+        package var after: Double?
         /// `after - before`.
-        public var change: Double?
+        package var change: Double?
     }
 
     /// One small size class, before and after.
-    public struct SizeClassChange: Sendable, Codable, Equatable {
+    package struct SizeClassChange: Sendable, Codable, Equatable {
         /// The bin index.
-        public var index: Int
+        package var index: Int
         /// The region size, when known.
-        public var size: Int?
+        package var size: Int?
         /// Regions in use.
-        public var regionsInUse: Change
+        package var regionsInUse: Change
         /// Slabs in use.
-        public var slabs: Change
+        package var slabs: Change
         /// Bytes in free regions of live slabs.
-        public var wastedBytes: Change
+        package var wastedBytes: Change
         /// Allocations made (`nmalloc`), as a running count.
-        public var allocations: Change
+        package var allocations: Change
         /// Utilization before.
-        public var utilizationBefore: Double?
+        package var utilizationBefore: Double?
         /// Utilization after.
-        public var utilizationAfter: Double?
+        package var utilizationAfter: Double?
     }
 
     /// One large size class, before and after.
-    public struct LargeClassChange: Sendable, Codable, Equatable {
+    package struct LargeClassChange: Sendable, Codable, Equatable {
         /// The large class index.
-        public var index: Int
+        package var index: Int
         /// The class size, when known.
-        public var size: Int?
+        package var size: Int?
         /// Live allocations.
-        public var count: Change
+        package var count: Change
         /// Bytes in live allocations.
-        public var bytes: Change
+        package var bytes: Change
     }
 }
 
@@ -124,7 +124,7 @@ extension StatsDiff {
     ///   - options: which arena's size classes (`top` is not used); with `includeIdleClasses`,
     ///     unchanged size classes are listed too.
     /// - Throws: ``StatsInputError`` of kind `notFound` when `options.arena` is missing on a side.
-    public init(
+    package init(
         before: (document: StatsDocument, source: String),
         after: (document: StatsDocument, source: String),
         options: StatsReport.Options = .init()

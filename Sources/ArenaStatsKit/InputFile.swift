@@ -7,9 +7,9 @@ import Darwin
 #endif
 
 /// Reading the statistics a command is pointed at: a file, or standard input for `-`.
-public enum InputFile {
+package enum InputFile {
     /// How a path is named in messages: `<stdin>` for `-`, else the path as given.
-    public static func displayName(_ path: String) -> String {
+    package static func displayName(_ path: String) -> String {
         path == "-" ? "<stdin>" : path
     }
 
@@ -17,7 +17,7 @@ public enum InputFile {
     ///
     /// - Throws: ``StatsInputError`` of kind `unreadable`, with the system's reason
     ///   ("No such file or directory", "Is a directory", …).
-    public static func read(_ path: String) throws(StatsInputError) -> [UInt8] {
+    package static func read(_ path: String) throws(StatsInputError) -> [UInt8] {
         let source = displayName(path)
         func failure(_ action: String) -> StatsInputError {
             let reason = String(cString: strerror(errno))
@@ -50,7 +50,7 @@ public enum InputFile {
     /// Reads and parses the statistics at `path` (a file, or `-` for standard input).
     ///
     /// - Throws: ``StatsInputError``: unreadable, empty, truncated, not JSON, text format, wrong shape.
-    public static func document(at path: String) throws(StatsInputError) -> StatsDocument {
+    package static func document(at path: String) throws(StatsInputError) -> StatsDocument {
         try StatsDocument.parse(read(path), source: displayName(path))
     }
 }

@@ -4,7 +4,7 @@
 /// them past 2^53) and each figure is converted once, by the reader that knows its type.
 /// Objects keep their members in document order; jemalloc repeats some keys (`opt.stats_print`
 /// appears twice in 5.3.0), and lookups return the first.
-public enum JSONValue: Sendable, Equatable {
+package enum JSONValue: Sendable, Equatable {
     /// `null`.
     case null
     /// `true` or `false`.
@@ -19,13 +19,13 @@ public enum JSONValue: Sendable, Equatable {
     case object(JSONObject)
 
     /// The member named `key` of an object; `nil` for a missing key or a value that is not an object.
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard case .object(let object) = self else { return nil }
         return object[key]
     }
 
     /// A short name of the value's kind for error messages: "an object", "a string", ….
-    public var kindDescription: String {
+    package var kindDescription: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
@@ -44,7 +44,7 @@ public enum JSONValue: Sendable, Equatable {
     /// - Throws: ``JSONParseError`` naming what was wrong and where.
     /// - Complexity: O(n) in the length of `bytes`; nesting deeper than 256 levels is rejected
     ///   rather than risking the stack.
-    public static func parse(
+    package static func parse(
         _ bytes: [UInt8],
         allowTrailing: Bool = false
     ) throws(JSONParseError) -> (value: JSONValue, trailingBytes: Int) {
@@ -67,50 +67,50 @@ public enum JSONValue: Sendable, Equatable {
 }
 
 /// The members of a JSON object, in document order, with lookup by key.
-public struct JSONObject: Sendable, Equatable {
+package struct JSONObject: Sendable, Equatable {
     /// One `"key": value` member.
-    public struct Member: Sendable, Equatable {
+    package struct Member: Sendable, Equatable {
         /// The member's key.
-        public var key: String
+        package var key: String
         /// The member's value.
-        public var value: JSONValue
+        package var value: JSONValue
     }
 
     /// The members in document order (keys may repeat).
-    public private(set) var members: [Member] = []
+    package private(set) var members: [Member] = []
     /// The position of each key's first member.
     private var firstIndex: [String: Int] = [:]
 
     /// An empty object.
-    public init() {}
+    package init() {}
 
     /// Appends a member; a repeated key keeps its first value for lookups.
-    public mutating func append(key: String, value: JSONValue) {
+    package mutating func append(key: String, value: JSONValue) {
         if firstIndex[key] == nil { firstIndex[key] = members.count }
         members.append(Member(key: key, value: value))
     }
 
     /// The value of the first member named `key`.
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard let index = firstIndex[key] else { return nil }
         return members[index].value
     }
 
     /// The keys, in document order, each once.
-    public var keys: [String] {
+    package var keys: [String] {
         members.enumerated().compactMap { firstIndex[$0.element.key] == $0.offset ? $0.element.key : nil }
     }
 
     /// Two objects are equal when they have the same members in the same order.
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+    package static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members == rhs.members
     }
 }
 
 /// Why a JSON text could not be parsed, and where.
-public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What went wrong.
-    public enum Reason: Sendable, Equatable {
+    package enum Reason: Sendable, Equatable {
         /// The input ended inside a value; the associated text says inside what ("an object").
         case truncated(inside: String)
         /// Something other than what the grammar allows at this point.
@@ -120,13 +120,13 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 
     /// What went wrong.
-    public var reason: Reason
+    package var reason: Reason
     /// The byte offset of the problem.
-    public var offset: Int
+    package var offset: Int
     /// The 1-based line of the problem.
-    public var line: Int
+    package var line: Int
     /// The 1-based column (in bytes) of the problem.
-    public var column: Int
+    package var column: Int
 
     /// Creates an error at `offset` of `bytes`, computing its line and column.
     init<Bytes: RandomAccessCollection<UInt8>>(reason: Reason, offset: Int, in bytes: Bytes) where Bytes.Index == Int {
@@ -143,13 +143,13 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     }
 
     /// Whether the input simply stopped early (as a dump cut off mid-write does).
-    public var isTruncation: Bool {
+    package var isTruncation: Bool {
         if case .truncated = reason { return true }
         return false
     }
 
     /// One line: what is wrong and where.
-    public var description: String {
+    package var description: String {
         switch reason {
         case .truncated(let inside):
             "the input ends inside \(inside) at line \(line), column \(column)"

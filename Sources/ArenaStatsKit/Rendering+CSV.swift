@@ -39,7 +39,7 @@ private func field<T>(_ value: T?) -> String {
 extension StatsReport {
     /// Columns: `section,scope,index,size,figure,value`. Sections: `info`, `total`, `arena`,
     /// `size_class`, `large_class`, `top_waste`, `absent`, `note`; figures are named as in the JSON.
-    public func renderCSV() -> String {
+    package func renderCSV() -> String {
         var csv = CSVWriter(header: ["section", "scope", "index", "size", "figure", "value"])
         csv.append(["info", "", "", "", "source", source])
         if let version { csv.append(["info", "", "", "", "version", version]) }
@@ -106,7 +106,7 @@ extension StatsDiff {
     /// Columns: `section,scope,index,size,figure,before,after,change`. Sections: `info`,
     /// `arena_only` (an arena one side lists), `figure`, `ratio`, `size_class`, `large_class`,
     /// `absent`, `note`.
-    public func renderCSV() -> String {
+    package func renderCSV() -> String {
         var csv = CSVWriter(header: ["section", "scope", "index", "size", "figure", "before", "after", "change"])
         csv.append(["info", "", "", "", "source", before, after, ""])
         if versionBefore != nil || versionAfter != nil {
@@ -164,7 +164,7 @@ extension RunReport {
     /// Columns: `phase,section,index,size,figure,ours,jemalloc`. Sections: `info`,
     /// `comparison`, `size_class`, `large_class` (size classes in the jemalloc column),
     /// `absent`, `note`.
-    public func renderCSV() -> String {
+    package func renderCSV() -> String {
         var csv = CSVWriter(header: ["phase", "section", "index", "size", "figure", "ours", "jemalloc"])
         let info: [(String, String)] = [
             ("workload", workload.rawValue), ("seed", String(seed)), ("scale", String(scale)),

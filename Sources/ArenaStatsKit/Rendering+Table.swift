@@ -31,7 +31,7 @@ struct Sections {
 extension StatsReport {
     /// The report as aligned tables: totals, arenas, size classes with a utilization chart,
     /// large classes, the most wasteful classes, then what is absent.
-    public func renderTable(_ options: TableOptions) -> String {
+    package func renderTable(_ options: TableOptions) -> String {
         var out = Sections()
         out.line("\(source): jemalloc \(version ?? "(version absent)")")
 
@@ -125,7 +125,7 @@ extension StatsReport {
 
 extension StatsDiff {
     /// The changes as aligned tables: totals, changed arena figures, changed size classes.
-    public func renderTable(_ options: TableOptions) -> String {
+    package func renderTable(_ options: TableOptions) -> String {
         var out = Sections()
         out.line("\(before) -> \(after)")
         if versionBefore != versionAfter {
@@ -226,7 +226,7 @@ extension RunReport {
 
     /// Our figures beside jemalloc's for each phase, then the arena's size classes while the
     /// workload's regions are alive.
-    public func renderTable(_ options: TableOptions) -> String {
+    package func renderTable(_ options: TableOptions) -> String {
         var out = Sections()
         out.line("workload \(workload): \(summary)")
         out.line(

@@ -5,7 +5,7 @@ import Foundation
 #endif
 
 /// How a report is printed.
-public enum OutputFormat: String, CaseIterable, Sendable {
+package enum OutputFormat: String, CaseIterable, Sendable {
     /// Aligned tables with bar charts, for a terminal.
     case table
     /// One JSON object, for machines (keys sorted, absent figures left out).
@@ -15,18 +15,18 @@ public enum OutputFormat: String, CaseIterable, Sendable {
 }
 
 /// Options of the table output.
-public struct TableOptions: Sendable, Equatable {
+package struct TableOptions: Sendable, Equatable {
     /// The width of utilization bars, in columns; 0 leaves the chart out.
-    public var barWidth: Int
+    package var barWidth: Int
 
     /// Creates options.
-    public init(barWidth: Int = 24) {
+    package init(barWidth: Int = 24) {
         self.barWidth = barWidth
     }
 }
 
 /// A report that prints as a table, JSON or CSV: ``StatsReport``, ``StatsDiff``, ``RunReport``.
-public protocol ReportRendering: Encodable {
+package protocol ReportRendering: Encodable {
     /// The report as aligned tables.
     func renderTable(_ options: TableOptions) -> String
     /// The report as CSV (RFC 4180 quoting, LF line ends, a header row first).
@@ -35,7 +35,7 @@ public protocol ReportRendering: Encodable {
 
 extension ReportRendering {
     /// The report in `format`, ending with a newline.
-    public func rendered(as format: OutputFormat, options: TableOptions = .init()) -> String {
+    package func rendered(as format: OutputFormat, options: TableOptions = .init()) -> String {
         let text =
             switch format {
             case .table: renderTable(options)
@@ -46,7 +46,7 @@ extension ReportRendering {
     }
 
     /// The report as one pretty-printed JSON object with sorted keys.
-    public func renderJSON() -> String {
+    package func renderJSON() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(

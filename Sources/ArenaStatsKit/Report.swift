@@ -3,39 +3,39 @@
 ///
 /// Built from a ``StatsDocument`` by ``init(document:source:options:)``; rendered as a table, JSON or CSV
 /// (see ``ReportRendering``). Figures the document lacks are `nil` and left out of JSON.
-public struct StatsReport: Sendable, Codable, Equatable {
+package struct StatsReport: Sendable, Codable, Equatable {
     /// The input the figures come from (a path or `<stdin>`).
-    public var source: String
+    package var source: String
     /// The jemalloc version, when the document has it.
-    public var version: String?
+    package var version: String?
     /// Process-wide figures and the ratios derived from them.
-    public var totals: Totals?
+    package var totals: Totals?
     /// One row per arena entry of the document (merged, destroyed, numbered), in key order.
-    public var arenas: [ArenaRow]
+    package var arenas: [ArenaRow]
     /// Where the size-class rows come from: `merged`, `arena 3`, `sum of arenas 0, 1, 2`.
-    public var sizeClassScope: String?
+    package var sizeClassScope: String?
     /// Small size classes (bins) with slabs in use (all of them with `includeIdleClasses`).
-    public var sizeClasses: [SizeClassRow]
+    package var sizeClasses: [SizeClassRow]
     /// Large size classes with live allocations.
-    public var largeClasses: [LargeClassRow]
+    package var largeClasses: [LargeClassRow]
     /// The small size classes wasting the most bytes, most first.
-    public var topWasters: [SizeClassRow]
+    package var topWasters: [SizeClassRow]
     /// What the document lacks and what that hides, one line each.
-    public var absent: [String]
+    package var absent: [String]
     /// What the reader did to the input (bytes skipped), one line each.
-    public var notes: [String]
+    package var notes: [String]
 
     /// How a report is built.
-    public struct Options: Sendable, Equatable {
+    package struct Options: Sendable, Equatable {
         /// Which arena's size classes to show; `nil` picks merged, else the only arena, else the sum.
-        public var arena: ArenaKey?
+        package var arena: ArenaKey?
         /// How many of the most wasteful size classes to list.
-        public var top: Int
+        package var top: Int
         /// Whether to list size classes with no slabs in use.
-        public var includeIdleClasses: Bool
+        package var includeIdleClasses: Bool
 
         /// Creates options.
-        public init(arena: ArenaKey? = nil, top: Int = 5, includeIdleClasses: Bool = false) {
+        package init(arena: ArenaKey? = nil, top: Int = 5, includeIdleClasses: Bool = false) {
             self.arena = arena
             self.top = top
             self.includeIdleClasses = includeIdleClasses
@@ -43,95 +43,95 @@ public struct StatsReport: Sendable, Codable, Equatable {
     }
 
     /// Process-wide figures (`stats.*`) and ratios.
-    public struct Totals: Sendable, Codable, Equatable {
+    package struct Totals: Sendable, Codable, Equatable {
         /// Bytes in live allocations.
-        public var allocated: Int?
+        package var allocated: Int?
         /// Bytes in active pages.
-        public var active: Int?
+        package var active: Int?
         /// Bytes of jemalloc metadata.
-        public var metadata: Int?
+        package var metadata: Int?
         /// Bytes resident.
-        public var resident: Int?
+        package var resident: Int?
         /// Bytes mapped.
-        public var mapped: Int?
+        package var mapped: Int?
         /// Bytes retained (virtual, unmapped).
-        public var retained: Int?
+        package var retained: Int?
         /// `1 - allocated / active`: the share of active pages not holding live allocations.
-        public var fragmentation: Double?
+        package var fragmentation: Double?
         /// `allocated / resident`: the share of resident memory holding live allocations.
-        public var allocatedToResident: Double?
+        package var allocatedToResident: Double?
     }
 
     /// One arena's figures in bytes, with its fragmentation.
-    public struct ArenaRow: Sendable, Codable, Equatable {
+    package struct ArenaRow: Sendable, Codable, Equatable {
         /// The arena's key: `merged`, `destroyed` or its index.
-        public var arena: ArenaKey
+        package var arena: ArenaKey
         /// Threads assigned to it.
-        public var threads: Int?
+        package var threads: Int?
         /// Bytes in live small allocations.
-        public var smallAllocated: Int?
+        package var smallAllocated: Int?
         /// Bytes in live large allocations.
-        public var largeAllocated: Int?
+        package var largeAllocated: Int?
         /// Small and large together.
-        public var allocated: Int?
+        package var allocated: Int?
         /// Bytes in active pages (`pactive` × page size).
-        public var active: Int?
+        package var active: Int?
         /// Bytes in dirty pages.
-        public var dirty: Int?
+        package var dirty: Int?
         /// Bytes in muzzy pages.
-        public var muzzy: Int?
+        package var muzzy: Int?
         /// Bytes resident.
-        public var resident: Int?
+        package var resident: Int?
         /// Bytes mapped.
-        public var mapped: Int?
+        package var mapped: Int?
         /// Bytes retained.
-        public var retained: Int?
+        package var retained: Int?
         /// Metadata bytes (`base + internal`).
-        public var metadata: Int?
+        package var metadata: Int?
         /// Bytes held in thread caches.
-        public var threadCache: Int?
+        package var threadCache: Int?
         /// `1 - allocated / active` for this arena.
-        public var fragmentation: Double?
+        package var fragmentation: Double?
     }
 
     /// One small size class: how full its slabs are and what the free regions cost.
-    public struct SizeClassRow: Sendable, Codable, Equatable {
+    package struct SizeClassRow: Sendable, Codable, Equatable {
         /// The bin index.
-        public var index: Int
+        package var index: Int
         /// The region size in bytes; `nil` without general information.
-        public var size: Int?
+        package var size: Int?
         /// Regions per slab.
-        public var regionsPerSlab: Int?
+        package var regionsPerSlab: Int?
         /// Regions in use (`curregs`).
-        public var regionsInUse: Int
+        package var regionsInUse: Int
         /// Slabs in use (`curslabs`).
-        public var slabs: Int
+        package var slabs: Int
         /// Slabs with a free region (`nonfull_slabs`).
-        public var nonfullSlabs: Int
+        package var nonfullSlabs: Int
         /// Regions the slabs hold: `slabs × regionsPerSlab`.
-        public var capacity: Int?
+        package var capacity: Int?
         /// `regionsInUse / capacity`; `nil` with no slabs or no sizes.
-        public var utilization: Double?
+        package var utilization: Double?
         /// Bytes in regions in use: `regionsInUse × size`.
-        public var allocatedBytes: Int?
+        package var allocatedBytes: Int?
         /// Bytes in free regions of live slabs: `(capacity - regionsInUse) × size`.
-        public var wastedBytes: Int?
+        package var wastedBytes: Int?
         /// Allocations made (`nmalloc`).
-        public var allocations: UInt64
+        package var allocations: UInt64
         /// Deallocations made (`ndalloc`).
-        public var deallocations: UInt64
+        package var deallocations: UInt64
     }
 
     /// One large size class with live allocations.
-    public struct LargeClassRow: Sendable, Codable, Equatable {
+    package struct LargeClassRow: Sendable, Codable, Equatable {
         /// The large class index (`lextents[i]`).
-        public var index: Int
+        package var index: Int
         /// The class size in bytes; `nil` without general information.
-        public var size: Int?
+        package var size: Int?
         /// Live allocations (`curlextents`).
-        public var count: Int
+        package var count: Int
         /// `count × size`.
-        public var bytes: Int?
+        package var bytes: Int?
     }
 }
 
@@ -145,7 +145,7 @@ extension StatsReport {
     ///   - source: how to name the input in the report.
     ///   - options: which arena's size classes, how many top wasters.
     /// - Throws: ``StatsInputError`` of kind `notFound` when `options.arena` is not in the document.
-    public init(document: StatsDocument, source: String, options: Options = .init()) throws(StatsInputError) {
+    package init(document: StatsDocument, source: String, options: Options = .init()) throws(StatsInputError) {
         self.source = source
         self.version = document.version
         self.totals = document.totals.map(Self.totals)

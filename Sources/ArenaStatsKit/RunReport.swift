@@ -8,64 +8,64 @@ import Arena
 /// `mallctl` (``ArenaStatistics/Jemalloc``, in the comparison) and from jemalloc's own JSON
 /// statistics for `stats.arenas.<index>` (``Phase/jemallocDocumentArena`` and the size classes);
 /// both are `nil` when the package is built without the `Jemalloc` trait.
-public struct RunReport: Sendable, Codable, Equatable {
+package struct RunReport: Sendable, Codable, Equatable {
     /// The workload that ran.
-    public var workload: Workload
+    package var workload: Workload
     /// What the workload does.
-    public var summary: String
+    package var summary: String
     /// The seed of its request sizes.
-    public var seed: UInt64
+    package var seed: UInt64
     /// Its scale (a multiplier of the request count).
-    public var scale: Int
+    package var scale: Int
     /// The arena's chunk size.
-    public var chunkSize: Int
+    package var chunkSize: Int
     /// The arena's limit, if any.
-    public var limit: Int?
+    package var limit: Int?
     /// Regions requested.
-    public var requests: Int
+    package var requests: Int
     /// Bytes requested.
-    public var requestedBytes: Int
+    package var requestedBytes: Int
     /// Regions alive in the `live` phase.
-    public var survivors: Int
+    package var survivors: Int
     /// Bytes in those regions.
-    public var survivingBytes: Int
+    package var survivingBytes: Int
     /// The jemalloc version, with the `Jemalloc` trait.
-    public var jemallocVersion: String?
+    package var jemallocVersion: String?
     /// The jemalloc arena behind the allocator, with the `Jemalloc` trait.
-    public var jemallocArena: UInt32?
+    package var jemallocArena: UInt32?
     /// The snapshots, in order: `live`, `released`, `purged`.
-    public var phases: [Phase]
+    package var phases: [Phase]
     /// What the report lacks, one line each.
-    public var absent: [String]
+    package var absent: [String]
     /// Anything else worth knowing, one line each.
-    public var notes: [String]
+    package var notes: [String]
 
     /// The arena's figures at one moment.
-    public struct Phase: Sendable, Codable, Equatable {
+    package struct Phase: Sendable, Codable, Equatable {
         /// `live`, `released` or `purged`.
-        public var name: String
+        package var name: String
         /// Our statistics, with jemalloc's `mallctl` figures for the arena inside.
-        public var ours: ArenaStatistics
+        package var ours: ArenaStatistics
         /// Our figures beside jemalloc's, figure by figure.
-        public var comparison: [Comparison]
+        package var comparison: [Comparison]
         /// The arena's entry in jemalloc's JSON statistics, taken right after ``ours``.
-        public var jemallocDocumentArena: StatsReport.ArenaRow?
+        package var jemallocDocumentArena: StatsReport.ArenaRow?
         /// The arena's small size classes with slabs in use, from the JSON statistics.
-        public var sizeClasses: [StatsReport.SizeClassRow]
+        package var sizeClasses: [StatsReport.SizeClassRow]
         /// The arena's large size classes with live allocations, from the JSON statistics.
-        public var largeClasses: [StatsReport.LargeClassRow]
+        package var largeClasses: [StatsReport.LargeClassRow]
     }
 
     /// One figure as we count it and as jemalloc does; either may be `nil` (not counted there).
-    public struct Comparison: Sendable, Codable, Equatable {
+    package struct Comparison: Sendable, Codable, Equatable {
         /// The figure's name.
-        public var figure: String
+        package var figure: String
         /// Our value.
-        public var ours: Int?
+        package var ours: Int?
         /// jemalloc's value.
-        public var jemalloc: Int?
+        package var jemalloc: Int?
         /// How the two relate.
-        public var note: String
+        package var note: String
     }
 }
 
@@ -80,7 +80,7 @@ extension RunReport {
     ///   - seed: the seed of the request sizes.
     ///   - scale: multiplies the request count; at least 1.
     /// - Throws: `ArenaError` when the arena cannot be made or refuses a request.
-    public static func run(
+    package static func run(
         _ workload: Workload,
         configuration: ArenaAllocator.Configuration,
         seed: UInt64,

@@ -14,7 +14,7 @@ extension StatsDocument {
     ///   - source: how to name the input in errors: the path, or `<stdin>`.
     /// - Throws: ``StatsInputError``, with one of its kinds.
     /// - Complexity: O(n) in the input's length.
-    public static func parse(_ bytes: [UInt8], source: String) throws(StatsInputError) -> StatsDocument {
+    package static func parse(_ bytes: [UInt8], source: String) throws(StatsInputError) -> StatsDocument {
         func fail(_ kind: StatsInputError.Kind, _ detail: String) -> StatsInputError {
             StatsInputError(source: source, kind: kind, detail: detail)
         }

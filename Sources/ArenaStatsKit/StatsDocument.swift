@@ -18,22 +18,22 @@
 /// ```
 /// Sections printed away with `malloc_stats_print`'s omission letters are `nil` or empty here,
 /// and ``absences`` says which and why, so reports can say what they could not show.
-public struct StatsDocument: Sendable, Equatable {
+package struct StatsDocument: Sendable, Equatable {
     /// The jemalloc version string; `nil` when general information was omitted (`g`).
-    public var version: String?
+    package var version: String?
     /// Build-time constants: page size and size classes; `nil` when omitted (`g`).
-    public var general: General?
+    package var general: General?
     /// Process-wide figures (`stats.*`); `nil` only in a document that lacks them.
-    public var totals: Totals?
+    package var totals: Totals?
     /// The arenas the document lists, in document order.
-    public var arenas: [ArenaFigures]
+    package var arenas: [ArenaFigures]
     /// Sections the document lacks, and the omission letter that explains each.
-    public var absences: [Absence]
+    package var absences: [Absence]
     /// Things the reader did to the input that the user should know (skipped bytes).
-    public var notes: [String]
+    package var notes: [String]
 
     /// Creates a document from its parts.
-    public init(
+    package init(
         version: String? = nil,
         general: General? = nil,
         totals: Totals? = nil,
@@ -50,12 +50,12 @@ public struct StatsDocument: Sendable, Equatable {
     }
 
     /// The arena listed under `key`, if the document has it.
-    public func arena(_ key: ArenaKey) -> ArenaFigures? {
+    package func arena(_ key: ArenaKey) -> ArenaFigures? {
         arenas.first { $0.key == key }
     }
 
     /// The numbered arenas (neither merged nor destroyed).
-    public var numberedArenas: [ArenaFigures] {
+    package var numberedArenas: [ArenaFigures] {
         arenas.filter { if case .index = $0.key { true } else { false } }
     }
 }
@@ -64,20 +64,20 @@ public struct StatsDocument: Sendable, Equatable {
 
 extension StatsDocument {
     /// Build-time constants from the `arenas` section.
-    public struct General: Sendable, Equatable {
+    package struct General: Sendable, Equatable {
         /// The page size in bytes (`arenas.page`).
-        public var pageSize: Int?
+        package var pageSize: Int?
         /// The allocation quantum in bytes (`arenas.quantum`).
-        public var quantum: Int?
+        package var quantum: Int?
         /// How many arenas exist (`arenas.narenas`).
-        public var arenaCount: Int?
+        package var arenaCount: Int?
         /// The small size classes (bins), in index order (`arenas.bin`).
-        public var binClasses: [BinClass]
+        package var binClasses: [BinClass]
         /// The sizes of the large size classes, in index order (`arenas.lextent`).
-        public var largeClassSizes: [Int]
+        package var largeClassSizes: [Int]
 
         /// Creates general information.
-        public init(
+        package init(
             pageSize: Int? = nil,
             quantum: Int? = nil,
             arenaCount: Int? = nil,
@@ -93,16 +93,16 @@ extension StatsDocument {
     }
 
     /// One small size class: regions of `size` bytes packed into slabs.
-    public struct BinClass: Sendable, Equatable {
+    package struct BinClass: Sendable, Equatable {
         /// The region size in bytes (`size`).
-        public var size: Int
+        package var size: Int
         /// Regions per slab (`nregs`).
-        public var regionsPerSlab: Int
+        package var regionsPerSlab: Int
         /// The slab size in bytes (`slab_size`).
-        public var slabSize: Int
+        package var slabSize: Int
 
         /// Creates a size class.
-        public init(size: Int, regionsPerSlab: Int, slabSize: Int) {
+        package init(size: Int, regionsPerSlab: Int, slabSize: Int) {
             self.size = size
             self.regionsPerSlab = regionsPerSlab
             self.slabSize = slabSize
@@ -110,22 +110,22 @@ extension StatsDocument {
     }
 
     /// The process-wide figures (`stats.*`), each `nil` if the document lacks it.
-    public struct Totals: Sendable, Equatable {
+    package struct Totals: Sendable, Equatable {
         /// Bytes in live allocations (`stats.allocated`).
-        public var allocated: Int?
+        package var allocated: Int?
         /// Bytes in active pages (`stats.active`).
-        public var active: Int?
+        package var active: Int?
         /// Bytes of jemalloc's own metadata (`stats.metadata`).
-        public var metadata: Int?
+        package var metadata: Int?
         /// Bytes in physically resident pages (`stats.resident`).
-        public var resident: Int?
+        package var resident: Int?
         /// Bytes in mapped extents (`stats.mapped`).
-        public var mapped: Int?
+        package var mapped: Int?
         /// Bytes retained: virtual memory kept but not mapped (`stats.retained`).
-        public var retained: Int?
+        package var retained: Int?
 
         /// Creates totals.
-        public init(
+        package init(
             allocated: Int? = nil,
             active: Int? = nil,
             metadata: Int? = nil,
@@ -143,23 +143,23 @@ extension StatsDocument {
     }
 
     /// A section the document lacks.
-    public struct Absence: Sendable, Equatable, CustomStringConvertible {
+    package struct Absence: Sendable, Equatable, CustomStringConvertible {
         /// What is missing, e.g. "per-arena statistics".
-        public var section: String
+        package var section: String
         /// The `malloc_stats_print` option letters that omit it (all of them together), if any.
-        public var options: String
+        package var options: String
         /// What the report cannot show because of it.
-        public var consequence: String
+        package var consequence: String
 
         /// Creates an absence.
-        public init(section: String, options: String, consequence: String) {
+        package init(section: String, options: String, consequence: String) {
             self.section = section
             self.options = options
             self.consequence = consequence
         }
 
         /// One line: "per-arena statistics absent (printed with 'a'): …".
-        public var description: String {
+        package var description: String {
             let letters = options.map { "'\($0)'" }.joined(separator: ", ")
             let why = options.isEmpty ? "" : " (printed with \(letters))"
             return "\(section) absent\(why): \(consequence)"
@@ -168,7 +168,7 @@ extension StatsDocument {
 }
 
 /// Which entry of `stats.arenas` a set of figures comes from.
-public enum ArenaKey: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+package enum ArenaKey: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
     /// All arenas summed (`stats.arenas.merged`).
     case merged
     /// Destroyed arenas summed (`stats.arenas.destroyed`).
@@ -177,7 +177,7 @@ public enum ArenaKey: Hashable, Sendable, Comparable, CustomStringConvertible, C
     case index(Int)
 
     /// Parses `merged`, `destroyed` or a non-negative decimal index.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         switch text {
         case "merged": self = .merged
         case "destroyed": self = .destroyed
@@ -188,7 +188,7 @@ public enum ArenaKey: Hashable, Sendable, Comparable, CustomStringConvertible, C
     }
 
     /// The key as jemalloc writes it: `merged`, `destroyed` or the index.
-    public var description: String {
+    package var description: String {
         switch self {
         case .merged: "merged"
         case .destroyed: "destroyed"
@@ -197,7 +197,7 @@ public enum ArenaKey: Hashable, Sendable, Comparable, CustomStringConvertible, C
     }
 
     /// `merged` first, then `destroyed`, then arenas by index.
-    public static func < (lhs: ArenaKey, rhs: ArenaKey) -> Bool {
+    package static func < (lhs: ArenaKey, rhs: ArenaKey) -> Bool {
         func rank(_ key: ArenaKey) -> (Int, Int) {
             switch key {
             case .merged: (0, 0)
@@ -209,13 +209,13 @@ public enum ArenaKey: Hashable, Sendable, Comparable, CustomStringConvertible, C
     }
 
     /// Encodes as the string jemalloc uses.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }
 
     /// Decodes the string jemalloc uses.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let key = ArenaKey(text) else {
@@ -226,73 +226,73 @@ public enum ArenaKey: Hashable, Sendable, Comparable, CustomStringConvertible, C
 }
 
 /// One arena's figures (`stats.arenas.<key>`), each `nil` if the document lacks it.
-public struct ArenaFigures: Sendable, Equatable {
+package struct ArenaFigures: Sendable, Equatable {
     /// Which arena (or sum of arenas) these are.
-    public var key: ArenaKey
+    package var key: ArenaKey
     /// Threads assigned to the arena (`nthreads`).
-    public var threads: Int?
+    package var threads: Int?
     /// Active pages (`pactive`).
-    public var activePages: Int?
+    package var activePages: Int?
     /// Dirty pages: unused, not yet purged (`pdirty`).
-    public var dirtyPages: Int?
+    package var dirtyPages: Int?
     /// Muzzy pages: advised away lazily (`pmuzzy`).
-    public var muzzyPages: Int?
+    package var muzzyPages: Int?
     /// Bytes in live small allocations (`small.allocated`).
-    public var smallAllocated: Int?
+    package var smallAllocated: Int?
     /// Bytes in live large allocations (`large.allocated`).
-    public var largeAllocated: Int?
+    package var largeAllocated: Int?
     /// Small allocations made (`small.nmalloc`).
-    public var smallAllocations: UInt64?
+    package var smallAllocations: UInt64?
     /// Small deallocations made (`small.ndalloc`).
-    public var smallDeallocations: UInt64?
+    package var smallDeallocations: UInt64?
     /// Large allocations made (`large.nmalloc`).
-    public var largeAllocations: UInt64?
+    package var largeAllocations: UInt64?
     /// Large deallocations made (`large.ndalloc`).
-    public var largeDeallocations: UInt64?
+    package var largeDeallocations: UInt64?
     /// Bytes mapped (`mapped`).
-    public var mapped: Int?
+    package var mapped: Int?
     /// Bytes retained (`retained`).
-    public var retained: Int?
+    package var retained: Int?
     /// Bytes resident (`resident`).
-    public var resident: Int?
+    package var resident: Int?
     /// Metadata bytes (`base + internal`).
-    public var metadata: Int?
+    package var metadata: Int?
     /// Bytes cached in thread caches (`tcache_bytes`).
-    public var threadCacheBytes: Int?
+    package var threadCacheBytes: Int?
     /// Per small size class counters (`bins`), in class order; `nil` when omitted (`b`).
-    public var bins: [BinCounters]?
+    package var bins: [BinCounters]?
     /// Live allocations per large size class (`lextents[].curlextents`); `nil` when omitted (`l`).
-    public var largeClassCounts: [Int]?
+    package var largeClassCounts: [Int]?
 
     /// Creates figures for `key`, all absent.
-    public init(key: ArenaKey) {
+    package init(key: ArenaKey) {
         self.key = key
     }
 
     /// Small and large allocated bytes together, when both are known.
-    public var allocated: Int? {
+    package var allocated: Int? {
         guard let smallAllocated, let largeAllocated else { return nil }
         return smallAllocated + largeAllocated
     }
 }
 
 /// One small size class's counters in one arena (`stats.arenas.<i>.bins[j]`).
-public struct BinCounters: Sendable, Equatable {
+package struct BinCounters: Sendable, Equatable {
     /// Regions in use (`curregs`).
-    public var regionsInUse: Int
+    package var regionsInUse: Int
     /// Slabs in use (`curslabs`).
-    public var slabs: Int
+    package var slabs: Int
     /// Slabs with at least one free region (`nonfull_slabs`).
-    public var nonfullSlabs: Int
+    package var nonfullSlabs: Int
     /// Allocations made (`nmalloc`).
-    public var allocations: UInt64
+    package var allocations: UInt64
     /// Deallocations made (`ndalloc`).
-    public var deallocations: UInt64
+    package var deallocations: UInt64
     /// Requests served, thread caches included (`nrequests`).
-    public var requests: UInt64
+    package var requests: UInt64
 
     /// Creates counters.
-    public init(
+    package init(
         regionsInUse: Int,
         slabs: Int,
         nonfullSlabs: Int = 0,

@@ -1,3 +1,5 @@
+import ArenaToolSupport
+
 /// Why a statistics document could not be read: one line naming the input and the problem.
 ///
 /// ```
@@ -5,51 +7,56 @@
 /// ```
 ///
 /// The command-line tool prints it after `arena-stats: ` and exits with code 2.
-public struct StatsInputError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct StatsInputError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of problem, for callers that react differently to each.
     ///
     /// New kinds may be added; don't switch over them exhaustively.
-    public struct Kind: Hashable, Sendable, CustomStringConvertible {
+    package struct Kind: Hashable, Sendable, CustomStringConvertible {
         private let name: String
 
         private init(_ name: String) { self.name = name }
 
         /// The file could not be opened or read (missing, a directory, no permission).
-        public static let unreadable = Kind("unreadable")
+        package static let unreadable = Kind("unreadable")
         /// The input holds no bytes (or only whitespace).
-        public static let empty = Kind("empty")
+        package static let empty = Kind("empty")
         /// The input is JSON cut off before its end.
-        public static let truncated = Kind("truncated")
+        package static let truncated = Kind("truncated")
         /// The input is not JSON.
-        public static let notJSON = Kind("not JSON")
+        package static let notJSON = Kind("not JSON")
         /// The input is valid JSON, but not jemalloc's statistics.
-        public static let wrongShape = Kind("wrong shape")
+        package static let wrongShape = Kind("wrong shape")
         /// The input is jemalloc's text-format statistics (printed without the `J` option).
-        public static let textFormat = Kind("text format")
+        package static let textFormat = Kind("text format")
         /// The input is fine but lacks what was asked of it (an arena that is not in it).
-        public static let notFound = Kind("not found")
+        package static let notFound = Kind("not found")
 
         /// The kind's name.
-        public var description: String { name }
+        package var description: String { name }
     }
 
     /// The input as the user named it (`-` reads as `<stdin>`).
-    public var source: String
+    package var source: String
     /// The kind of problem.
-    public var kind: Kind
+    package var kind: Kind
     /// What is wrong, in a few words, without the source.
-    public var detail: String
+    package var detail: String
 
     /// Creates an error.
-    public init(source: String, kind: Kind, detail: String) {
+    package init(source: String, kind: Kind, detail: String) {
         self.source = source
         self.kind = kind
         self.detail = detail
     }
 
     /// `source: detail`, on one line.
-    public var description: String {
+    package var description: String {
         let line = "\(source): \(detail)"
         return String(line.map { $0.isNewline ? " " : $0 })
     }
+}
+
+extension StatsInputError: ToolFailure {
+    /// Bad input: 2.
+    package var exitStatus: Int32 { ToolExitStatus.usage }
 }

@@ -1,3 +1,5 @@
+import ArenaToolSupport
+
 /// A plain-text table with aligned columns, as the terminal output uses.
 ///
 /// ```
@@ -8,9 +10,9 @@
 /// Columns are separated by two spaces; numbers align right, text left; trailing spaces are
 /// trimmed. Every character is assumed to take one terminal column (true of what we print:
 /// ASCII and the block elements of ``Format/bar(_:width:)``).
-public struct TextTable: Sendable {
+package struct TextTable: Sendable {
     /// How a column aligns its cells.
-    public enum Alignment: Sendable {
+    package enum Alignment: Sendable {
         /// Pad on the right (text).
         case left
         /// Pad on the left (numbers).
@@ -18,38 +20,38 @@ public struct TextTable: Sendable {
     }
 
     /// A column's title and alignment.
-    public struct Column: Sendable {
+    package struct Column: Sendable {
         /// The header.
-        public var title: String
+        package var title: String
         /// How cells align.
-        public var alignment: Alignment
+        package var alignment: Alignment
 
         /// Creates a column.
-        public init(_ title: String, _ alignment: Alignment = .right) {
+        package init(_ title: String, _ alignment: Alignment = .right) {
             self.title = title
             self.alignment = alignment
         }
     }
 
     /// The columns.
-    public var columns: [Column]
+    package var columns: [Column]
     /// The rows; each has one cell per column (missing cells print empty).
-    public var rows: [[String]] = []
+    package var rows: [[String]] = []
 
     /// Creates a table with no rows.
-    public init(_ columns: [Column]) {
+    package init(_ columns: [Column]) {
         self.columns = columns
     }
 
     /// Appends a row.
-    public mutating func append(_ row: [String]) {
+    package mutating func append(_ row: [String]) {
         rows.append(row)
     }
 
     /// The table as lines: header, a rule of dashes, then the rows, each prefixed by `indent` spaces.
     ///
     /// - Complexity: O(cells).
-    public func render(indent: Int = 2) -> String {
+    package func render(indent: Int = 2) -> String {
         var widths = columns.map(\.title.count)
         for row in rows {
             for (index, cell) in row.enumerated() where index < widths.count {
@@ -84,11 +86,11 @@ func trimmingTrailingSpaces(_ text: String) -> String {
 /// How figures are written in tables: bytes in binary units, ratios as percentages, bars.
 ///
 /// No Foundation and no locale: the output is the same everywhere.
-public enum Format {
+package enum Format {
     /// A horizontal bar of `width` columns, filled to `fraction` in eighths of a column.
     ///
     /// `bar(0.5, width: 4)` is `"██  "`; `nil` gives blanks. Fractions are clamped to 0...1.
-    public static func bar(_ fraction: Double?, width: Int) -> String {
+    package static func bar(_ fraction: Double?, width: Int) -> String {
         guard width > 0 else { return "" }
         guard let fraction, fraction.isFinite else { return String(repeating: " ", count: width) }
         let eighths = Int((min(max(fraction, 0), 1) * Double(width * 8)).rounded())
@@ -101,44 +103,23 @@ public enum Format {
     /// Formats `value` with exactly `digits` decimals, rounding half away from zero.
     ///
     /// `fixed(0.2615, digits: 1)` is `"0.3"`; no Foundation, no locale.
-    public static func fixed(_ value: Double, digits: Int) -> String {
-        guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
-        var scale = 1.0
-        for _ in 0..<max(0, digits) { scale *= 10 }
-        let scaled = (abs(value) * scale).rounded()
-        guard scaled < 9e18 else { return String(value) }
-        let units = Int(scaled)
-        let sign = value < 0 && units != 0 ? "-" : ""
-        let whole = units / Int(scale)
-        guard digits > 0 else { return sign + String(whole) }
-        var fraction = String(units % Int(scale))
-        fraction = String(repeating: "0", count: digits - fraction.count) + fraction
-        return sign + String(whole) + "." + fraction
+    package static func fixed(_ value: Double, digits: Int) -> String {
+        formatFixed(value, digits: digits)
     }
 
     /// A percentage with one decimal: `0.2615` is `"26.2%"`; `nil` is `"-"`.
-    public static func percent(_ ratio: Double?) -> String {
+    package static func percent(_ ratio: Double?) -> String {
         guard let ratio else { return "-" }
         return fixed(ratio * 100, digits: 1) + "%"
     }
 
     /// A byte count in binary units with one decimal: `950480` is `"928.2 KiB"`; `nil` is `"-"`.
-    public static func humanBytes(_ bytes: Int?) -> String {
-        guard let bytes else { return "-" }
-        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
-        var value = Double(bytes.magnitude)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        let sign = bytes < 0 ? "-" : ""
-        if unit == 0 { return "\(sign)\(bytes.magnitude) B" }
-        return "\(sign)\(fixed(value, digits: 1)) \(units[unit])"
+    package static func humanBytes(_ bytes: Int?) -> String {
+        bytes.map(formatBytes) ?? "-"
     }
 
     /// A signed change: `+1.2 KiB`, `-16 B`, `0 B`; `nil` is `"-"`.
-    public static func humanChange(_ bytes: Int?) -> String {
+    package static func humanChange(_ bytes: Int?) -> String {
         guard let bytes else { return "-" }
         return (bytes > 0 ? "+" : "") + humanBytes(bytes)
     }

@@ -1,10 +1,11 @@
 import Arena
+import ArenaToolSupport
 
 /// A built-in allocation pattern that `arena-stats run` replays on a fresh ``ArenaAllocator``.
 ///
 /// Every workload is deterministic for a given seed and scale: the same requests in the same
 /// order, the same regions kept alive at the end.
-public enum Workload: String, CaseIterable, Sendable, Codable, CustomStringConvertible {
+package enum Workload: String, CaseIterable, Sendable, Codable, CustomStringConvertible {
     /// Many small regions (16-256 bytes), all kept: carved from chunks by the bump pointer.
     case small
     /// A few large regions (16 KiB-1 MiB), all kept: each a dedicated jemalloc block.
@@ -16,7 +17,7 @@ public enum Workload: String, CaseIterable, Sendable, Codable, CustomStringConve
     case churn
 
     /// One line on what the workload does, for help and reports.
-    public var summary: String {
+    package var summary: String {
         switch self {
         case .small: "20000 regions of 16-256 B, all kept (carved from chunks)"
         case .large: "48 regions of 16 KiB-1 MiB, all kept (dedicated blocks)"
@@ -26,19 +27,19 @@ public enum Workload: String, CaseIterable, Sendable, Codable, CustomStringConve
     }
 
     /// The workload's name.
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 
     /// What a workload asked for and what it keeps alive.
-    public struct Outcome {
+    package struct Outcome {
         /// The regions alive at the end; dropping them releases the workload's memory.
-        public var survivors: [Region]
+        package var survivors: [Region]
         /// How many regions were requested.
-        public var requests: Int
+        package var requests: Int
         /// How many bytes were requested in all.
-        public var requestedBytes: Int
+        package var requestedBytes: Int
 
         /// The bytes in surviving regions.
-        public var survivingBytes: Int { survivors.reduce(0) { $0 + $1.count } }
+        package var survivingBytes: Int { survivors.reduce(0) { $0 + $1.count } }
     }
 
     /// Replays the workload on `arena`.
@@ -48,7 +49,7 @@ public enum Workload: String, CaseIterable, Sendable, Codable, CustomStringConve
     ///   - seed: the seed of the request sizes (and of which regions are dropped).
     ///   - scale: multiplies the number of requests; at least 1.
     /// - Throws: `ArenaError` when the arena refuses a request (its limit, or no memory).
-    public func perform(on arena: ArenaAllocator, seed: UInt64, scale: Int = 1) throws(ArenaError) -> Outcome {
+    package func perform(on arena: ArenaAllocator, seed: UInt64, scale: Int = 1) throws(ArenaError) -> Outcome {
         precondition(scale >= 1, "Workload.perform(scale: \(scale)): scale must be at least 1")
         var random = SplitMix64(seed: seed)
         var outcome = Outcome(survivors: [], requests: 0, requestedBytes: 0)
@@ -88,24 +89,5 @@ public enum Workload: String, CaseIterable, Sendable, Codable, CustomStringConve
             outcome.survivors = live.compactMap { $0 }
         }
         return outcome
-    }
-}
-
-/// A small, fast, seedable generator (SplitMix64), so workloads replay exactly.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    /// Creates a generator; the same seed gives the same sequence.
-    public init(seed: UInt64) {
-        state = seed
-    }
-
-    /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import ArenaStatsKit
+import ArenaToolSupport
 import ArgumentParser
 
 #if canImport(Glibc)
@@ -27,53 +28,21 @@ struct ArenaStats: ParsableCommand {
         subcommands: [Read.self, Diff.self, Run.self]
     )
 
-    /// Runs the command; errors become one line on standard error and an exit status.
+    /// Runs the command; errors become one line on standard error and an exit status (2 for bad
+    /// arguments or input, 1 for a failed workload).
     static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let error as StatsInputError {
-            fail(error.description, status: 2)
-        } catch let error as WorkloadFailure {
-            fail(error.description, status: 1)
-        } catch {
-            // Help, version and other clean exits print what they print, with status 0.
-            if exitCode(for: error) == .success || error is ExitCode { exit(withError: error) }
-            let message = message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
-            fail("\(message) (see arena-stats --help)", status: 2)
-        }
-    }
-
-    /// Prints `arena-stats: message` on standard error and exits with `status`.
-    static func fail(_ message: String, status: Int32) -> Never {
-        let line = "arena-stats: " + String(message.map { $0.isNewline ? " " : $0 }) + "\n"
-        writeAll(STDERR_FILENO, line)
-        terminate(status)
+        runAsTool()
     }
 }
 
-/// A workload that could not finish (the arena refused a request).
-struct WorkloadFailure: Error, CustomStringConvertible {
+/// A workload that could not finish (the arena refused a request); exit status 1.
+struct WorkloadFailure: ToolFailure {
     var description: String
+
+    var exitStatus: Int32 { ToolExitStatus.failure }
 }
 
 /// Writes a rendered report to standard output.
 func emit(_ text: String) {
     writeAll(STDOUT_FILENO, text)
-}
-
-/// Writes all of `text` to `descriptor`, unbuffered.
-private func writeAll(_ descriptor: Int32, _ text: String) {
-    var bytes = Array(text.utf8)[...]
-    while !bytes.isEmpty {
-        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        if written < 0 && errno == EINTR { continue }
-        guard written > 0 else { return }
-        bytes = bytes.dropFirst(written)
-    }
-}
-
-/// Ends the process with `status`.
-private func terminate(_ status: Int32) -> Never {
-    exit(status)
 }

@@ -1,3 +1,5 @@
+import ArenaStressKit
+import ArenaToolSupport
 import ArgumentParser
 
 #if canImport(Glibc)
@@ -121,47 +123,26 @@ struct ArenaStress: ParsableCommand {
         _ = try makeConfiguration()
     }
 
-    /// Runs the stress test; a failed run ends the process with its exit status.
+    /// Runs the stress test: the summary on standard output, a violation as one line on
+    /// standard error and exit status 1.
     func run() throws {
-        let status = Runner(configuration: try makeConfiguration()).run()
-        if status != 0 { throw ExitCode(status) }
+        let configuration = try makeConfiguration()
+        let runner = Runner(configuration: configuration)
+        let outcome = runner.run { line in
+            if configuration.json { writeAll(STDERR_FILENO, line + "\n") } else { print(line) }
+        }
+        if let failure = runner.failure(for: outcome) { throw failure }
+        if let summary = outcome.summary { print(configuration.json ? summary.json() : summary.table()) }
     }
 
     /// Parses the arguments and runs. Unlike swift-argument-parser's default (usage text and
     /// exit status 64), a bad argument gives one line on standard error and exit status 2.
     static func main() {
-        let command: ArenaStress
-        do {
-            command = try parse()
-        } catch {
-            if exitCode(for: error) == .success { exit(withError: error) }  // --help
-            let message = message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "\(error)"
-            printError("\(message) (see arena-stress --help)")
-            terminate(2)
-        }
-        let configuration: StressConfiguration
-        do {
-            configuration = try command.makeConfiguration()
-        } catch {
-            printError(error.description)
-            terminate(2)
-        }
-        terminate(Runner(configuration: configuration).run())
+        runAsTool()
     }
 
-    /// Ends the process with `status`, after flushing standard output.
-    static func terminate(_ status: Int32) -> Never {
-        fflush(nil)
-        #if canImport(Glibc)
-        Glibc.exit(status)
-        #elseif canImport(Musl)
-        Musl.exit(status)
-        #else
-        Darwin.exit(status)
-        #endif
-    }
-
-    /// The run's settings from the options.
+    /// The run's settings from the options; the arena's own are checked by
+    /// `ArenaAllocator.Configuration`'s validation.
     func makeConfiguration() throws(UsageError) -> StressConfiguration {
         let threads = self.threads ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         guard threads >= 1 else { throw UsageError("--threads must be at least 1 (got \(threads))") }
@@ -176,19 +157,11 @@ struct ArenaStress: ParsableCommand {
         }
         let sizes = try SizeDistribution(parsing: self.sizes)
         let chunkSize = try parseByteCount(self.chunkSize, what: "chunk size")
-        guard chunkSize & (chunkSize - 1) == 0 && ((4 << 10)...(1 << 30)).contains(chunkSize) else {
-            throw UsageError("chunk size \(chunkSize) is not a power of two from 4096 to \(1 << 30)")
-        }
         let limit = try self.limit.map { text throws(UsageError) in try parseByteCount(text, what: "limit") }
-        if let limit, limit < chunkSize {
-            throw UsageError("limit \(limit) bytes is below one chunk (\(chunkSize) bytes)")
-        }
         let weights = try self.weights.map { text throws(UsageError) in try Weights(parsing: text) } ?? Weights()
-        let maxLive =
-            try self.maxLive.map { text throws(UsageError) in try parseByteCount(text, what: "--max-live") }
-            ?? limit.map { 2 * $0 } ?? 64 << 20
-        guard maxLive > 0 else { throw UsageError("--max-live must be positive") }
-        return StressConfiguration(
+        let maxLive = try self.maxLive.map { text throws(UsageError) in try parseByteCount(text, what: "--max-live") }
+        if let maxLive { guard maxLive > 0 else { throw UsageError("--max-live must be positive") } }
+        let configuration = StressConfiguration(
             seed: seed ?? UInt64.random(in: 0...UInt64.max),
             threads: threads,
             duration: duration ?? (operations == nil ? 10 : nil),
@@ -201,57 +174,16 @@ struct ArenaStress: ParsableCommand {
             weights: weights,
             maxLiveBytes: maxLive,
             json: json,
-            progress: !noProgress && ProgressLine.standardOutputIsTerminal,
+            progress: !noProgress && standardOutputIsTerminal,
             injectCorruption: injectCorruption,
             weightsText: self.weights,
             maxLiveText: self.maxLive
         )
-    }
-}
-
-/// The settings of one run, checked.
-struct StressConfiguration: Sendable {
-    /// The seed of every random choice and of the pattern.
-    var seed: UInt64
-    /// Worker threads.
-    var threads: Int
-    /// Seconds to run, or `nil` to run until the operation count.
-    var duration: Double?
-    /// Operations in all, or `nil` to run until the duration.
-    var operations: Int?
-    /// Allocation sizes.
-    var sizes: SizeDistribution
-    /// The sizes as given.
-    var sizesText: String
-    /// The arena's limit.
-    var limit: Int?
-    /// The arena's chunk size.
-    var chunkSize: Int
-    /// Whether the arena gives each thread a chunk of its own.
-    var threadLocalChunks: Bool
-    /// Operation weights.
-    var weights: Weights
-    /// Bytes of views the workers keep, in all, before they drop.
-    var maxLiveBytes: Int
-    /// Whether the summary is JSON.
-    var json: Bool
-    /// Whether the progress line is shown.
-    var progress: Bool
-    /// Whether worker 0 corrupts one byte (tests prove a corruption is caught).
-    var injectCorruption: Bool
-    /// `--weights` as given.
-    var weightsText: String?
-    /// `--max-live` as given.
-    var maxLiveText: String?
-
-    /// The options besides seed, threads and operations that shape the run, for a replay line.
-    var optionsForReplay: String {
-        var text = " --sizes \(sizesText) --chunk-size \(chunkSize)"
-        if let limit { text += " --limit \(limit)" }
-        if threadLocalChunks { text += " --thread-local-chunks" }
-        if let weightsText { text += " --weights \(weightsText)" }
-        if let maxLiveText { text += " --max-live \(maxLiveText)" }
-        if injectCorruption { text += " --inject-corruption" }
-        return text
+        do {
+            try configuration.arena.validate()
+        } catch {
+            throw UsageError(error.description)
+        }
+        return configuration
     }
 }

@@ -1,4 +1,5 @@
 import ArenaBytes
+import ArenaTestSupport
 import Testing
 
 /// Random reads and joins on `Chain`, checked against `[UInt8]` after each one. Segments are
@@ -7,8 +8,8 @@ import Testing
 @Suite("Chain differential against [UInt8]")
 struct ChainDifferentialTests {
     @Test func randomChainOperationsMatchAnArrayModel() throws {
-        let seed = testSeed()
-        var random = SeededGenerator(seed: seed)
+        let seed = TestSeed.current
+        var random = SplitMix64(seed: seed)
         let arena = try ArenaAllocator(.init(name: "chain-differential"))
         let sources = (0..<4).map { index in
             Bytes((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* (index + 3)) }, in: arena)
@@ -19,7 +20,7 @@ struct ChainDifferentialTests {
         func check(_ condition: Bool, _ what: @autoclosure () -> String, step: Int) {
             if !condition && failures < 5 {
                 failures += 1
-                Issue.record("seed \(seed), step \(step): \(what())")
+                Issue.record("\(TestSeed.replayHint), step \(step): \(what())")
             }
         }
 
@@ -78,6 +79,6 @@ struct ChainDifferentialTests {
             if step % 64 == 0 { check(Array(chain) == model, "content", step: step) }
             if failures >= 5 { break }
         }
-        #expect(failures == 0, "seed \(seed): replay with ARENA_TEST_SEED=\(seed)")
+        #expect(failures == 0, "\(TestSeed.replayHint)")
     }
 }

@@ -1,4 +1,5 @@
 import ArenaBytes
+import ArenaTestSupport
 import Testing
 
 /// A writer under test and the bytes it should hold.
@@ -17,9 +18,9 @@ private final class WriterSlot {
 struct DifferentialTests {
     @Test(arguments: [false, true])
     func randomOperationsMatchAnArrayModel(threadLocalChunks: Bool) throws {
-        let seed = testSeed()
+        let seed = TestSeed.current
         let operations = 120_000
-        var random = SeededGenerator(seed: seed)
+        var random = SplitMix64(seed: seed)
         let arena = try ArenaAllocator(
             .init(name: "differential", chunkSize: 16 << 10, threadLocalChunks: threadLocalChunks)
         )
@@ -30,7 +31,7 @@ struct DifferentialTests {
         func check(_ condition: Bool, _ what: @autoclosure () -> String, step: Int) {
             if !condition && failures < 5 {
                 failures += 1
-                Issue.record("seed \(seed), step \(step): \(what())")
+                Issue.record("\(TestSeed.replayHint), step \(step): \(what())")
             }
         }
         func randomBytes(_ count: Int) -> [UInt8] {
@@ -208,6 +209,6 @@ struct DifferentialTests {
             }
             if failures >= 5 { break }
         }
-        #expect(failures == 0, "seed \(seed): replay with ARENA_TEST_SEED=\(seed)")
+        #expect(failures == 0, "\(TestSeed.replayHint)")
     }
 }

@@ -1,4 +1,5 @@
 import ArenaBytes
+import ArenaTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -17,7 +18,7 @@ struct ReadLoopTests {
         let (readEnd, writeEnd) = (descriptors[0], descriptors[1])
 
         // 500 frames of 0-999 bytes, each a UInt32 length then bytes derived from its index.
-        var random = SeededGenerator(seed: 99)
+        var random = SplitMix64(seed: 99)
         var wire: [UInt8] = []
         var expected: [[UInt8]] = []
         for index in 0..<500 {
@@ -27,7 +28,7 @@ struct ReadLoopTests {
         }
         let writer = Thread {
             var offset = 0
-            var pieces = SeededGenerator(seed: 7)
+            var pieces = SplitMix64(seed: 7)
             while offset < wire.count {
                 let length = min(wire.count - offset, Int.random(in: 1...3000, using: &pieces))
                 let written = wire[offset..<offset + length].withUnsafeBytes {

@@ -1,4 +1,5 @@
 import ArenaStatsKit
+import ArenaTestSupport
 import Foundation
 import Testing
 

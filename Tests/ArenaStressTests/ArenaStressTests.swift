@@ -1,120 +1,163 @@
-import Foundation
+import ArenaStressKit
+import ArenaTestSupport
 import Testing
 
-/// Runs the built `arena-stress` executable: short runs that must pass, a replay that must
-/// repeat itself, a run at the limit, a corruption that must be caught, and bad arguments.
+/// The stress workloads, run in-process through `ArenaStressKit`: short seeded runs that must
+/// pass with the arena back where it started, a replay that must repeat itself, a run at the
+/// limit, and a corruption that must be caught.
 ///
-/// Runs are kept small (debug builds, and the suite also runs under TSan and ASan), with few
-/// live bytes (`--max-live`), so the whole target takes seconds.
-@Suite("arena-stress")
-struct ArenaStressTests {
-    /// A random seed per test run, printed in every failure so it can be replayed.
-    static let seed = UInt64.random(in: 0...UInt64.max)
+/// Runs are kept small (the suite also runs under TSan and ASan), with few live bytes
+/// (`maxLiveBytes`), so the whole target takes seconds. The seed is `ARENA_TEST_SEED` or random,
+/// and every failure names it.
+@Suite("arena-stress workloads")
+struct StressWorkloadTests {
+    let seed = TestSeed.current
 
-    @Test("a short two-thread run passes and writes a JSON summary with the expected keys")
+    /// Checks what every passing run must show: no violation, and the arena back at its baseline.
+    func expectBackAtStart(_ summary: Summary, sourceLocation: SourceLocation = #_sourceLocation) {
+        let hint = Comment(rawValue: TestSeed.replayHint)
+        #expect(summary.passed && summary.endCheck.passed, hint, sourceLocation: sourceLocation)
+        #expect(
+            summary.endCheck.finalLiveChunks == summary.endCheck.baselineLiveChunks,
+            hint,
+            sourceLocation: sourceLocation
+        )
+        #expect(
+            summary.endCheck.finalBytesHandedOut == summary.endCheck.baselineBytesHandedOut,
+            hint,
+            sourceLocation: sourceLocation
+        )
+        #expect(summary.endCheck.finalDedicatedBlocks == 0, hint, sourceLocation: sourceLocation)
+        #expect(summary.endCheck.liveBytesLeft == 0, hint, sourceLocation: sourceLocation)
+    }
+
+    @Test("a short two-thread run passes, runs every kind of operation and settles back")
     func multiThreadRun() throws {
-        let arguments = [
-            "--threads", "2", "--operations", "6000", "--seed", "\(Self.seed)", "--max-live", "8M",
-        ]
-        let (report, object, result) = try StressTool.summary(arguments)
-        #expect(result.stderr.contains("seed \(Self.seed)"), "the seed line goes to stderr with --json")
-        for key in [
-            "seed", "threads", "sizes", "chunkSize", "weights", "durationSeconds", "operations", "totalOperations",
-            "operationsPerSecond", "outcomes", "memory", "arena", "endCheck", "passed",
-        ] {
-            #expect(object[key] != nil, "JSON summary lacks '\(key)' (seed \(Self.seed))")
+        let summary = try passingRun(
+            StressConfiguration(seed: seed, threads: 2, operations: 6000, maxLiveBytes: 8 << 20)
+        )
+        expectBackAtStart(summary)
+        #expect(summary.seed == seed)
+        #expect(summary.threads == 2)
+        #expect(summary.totalOperations == 6000)
+        #expect(summary.operations.values.reduce(0, +) == 6000)
+        for kind in OperationKind.allCases {
+            #expect(summary.operations[kind.name] ?? 0 > 0, "no '\(kind.name)' operation ran (\(TestSeed.replayHint))")
         }
-        #expect(report.seed == Self.seed)
-        #expect(report.threads == 2)
-        #expect(report.totalOperations == 6000)
-        #expect(report.operations.values.reduce(0, +) == 6000)
-        for kind in [
-            "allocate", "grow", "split-writer", "clone", "slice", "split", "read", "merge", "hand-off", "receive",
-            "chain", "reclaim", "read-buffer", "drop",
-        ] {
-            #expect(report.operations[kind] ?? 0 > 0, "no '\(kind)' operation ran (seed \(Self.seed))")
-        }
-        #expect(report.outcomes["bytesVerified"] ?? 0 > 0)
-        #expect(report.outcomes["viewsReceived"] ?? 0 > 0, "no view crossed threads (seed \(Self.seed))")
-        #expect(report.endCheck.passed && report.passed)
-        #expect(report.endCheck.finalLiveChunks == report.endCheck.baselineLiveChunks)
-        #expect(report.endCheck.finalBytesHandedOut == report.endCheck.baselineBytesHandedOut)
-        #expect(report.endCheck.liveBytesLeft == 0)
-        let arena = try #require(object["arena"] as? [String: Any])
-        #expect(arena["bytesReserved"] != nil && arena["peakBytesReserved"] != nil)
+        #expect(summary.outcomes.bytesVerified > 0)
+        #expect(summary.outcomes.viewsReceived > 0, "no view crossed threads (\(TestSeed.replayHint))")
     }
 
     @Test("the same seed in single-thread mode gives the same operations and outcomes twice")
     func replayIsExact() throws {
-        let arguments = [
-            "--threads", "1", "--operations", "3000", "--seed", "\(Self.seed)", "--sizes", "mixed", "--max-live", "4M",
-        ]
-        let first = try StressTool.summary(arguments).report
-        let second = try StressTool.summary(arguments).report
-        #expect(first.operations == second.operations, "seed \(Self.seed)")
-        #expect(first.outcomes == second.outcomes, "seed \(Self.seed)")
-        #expect(first.arena.peakBytesReserved == second.arena.peakBytesReserved, "seed \(Self.seed)")
+        let configuration = StressConfiguration(seed: seed, threads: 1, operations: 3000, maxLiveBytes: 4 << 20)
+        let first = try passingRun(configuration)
+        let second = try passingRun(configuration)
+        #expect(first.operations == second.operations, "\(TestSeed.replayHint)")
+        #expect(first.outcomes == second.outcomes, "\(TestSeed.replayHint)")
+        #expect(first.arena.peakBytesReserved == second.arena.peakBytesReserved, "\(TestSeed.replayHint)")
         #expect(first.totalOperations == 3000)
+        expectBackAtStart(first)
     }
 
     @Test("near its limit the arena refuses requests, the run counts them and loses nothing")
     func limitRun() throws {
         let limit = 256 << 10
-        let arguments = [
-            "--threads", "2", "--operations", "6000", "--seed", "\(Self.seed)", "--limit", "\(limit)",
-            "--sizes", "mixed",
-        ]
-        let (report, _, _) = try StressTool.summary(arguments)
-        #expect(report.outcomes["limitExceeded"] ?? 0 > 0, "no limit hit (seed \(Self.seed))")
-        #expect(report.arena.limitHits >= report.outcomes["limitExceeded"] ?? 0)
-        #expect(report.arena.peakBytesReserved <= limit)
-        #expect(report.endCheck.passed && report.passed)
+        let summary = try passingRun(StressConfiguration(seed: seed, threads: 2, operations: 6000, limit: limit))
+        #expect(summary.outcomes.limitExceeded > 0, "no limit hit (\(TestSeed.replayHint))")
+        #expect(summary.arena.limitHits >= summary.outcomes.limitExceeded)
+        #expect(summary.arena.peakBytesReserved <= limit)
+        expectBackAtStart(summary)
     }
 
     @Test("with thread-local chunks a two-thread run passes and the arena is back at its baseline")
     func threadLocalChunks() throws {
-        let arguments = [
-            "--threads", "2", "--operations", "4000", "--seed", "\(Self.seed)", "--thread-local-chunks",
-            "--max-live", "4M",
-        ]
-        let (report, object, _) = try StressTool.summary(arguments)
-        #expect(object["threadLocalChunks"] as? Bool == true)
-        #expect(report.endCheck.passed && report.passed, "seed \(Self.seed)")
-        #expect(report.endCheck.finalLiveChunks == report.endCheck.baselineLiveChunks)
-        #expect(report.endCheck.finalBytesHandedOut == report.endCheck.baselineBytesHandedOut)
+        let summary = try passingRun(
+            StressConfiguration(
+                seed: seed,
+                threads: 2,
+                operations: 4000,
+                threadLocalChunks: true,
+                maxLiveBytes: 4 << 20
+            )
+        )
+        #expect(summary.threadLocalChunks)
+        expectBackAtStart(summary)
     }
 
-    @Test("the table summary names the seed, and without a terminal there is no progress line")
-    func tableOutput() throws {
-        let result = try StressTool.run(["--threads", "1", "--operations", "500", "--seed", "\(Self.seed)"])
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("seed \(Self.seed)"))
-        #expect(result.stdout.contains("operations/s"))
-        #expect(result.stdout.contains("end check: live chunks 0 -> 0, bytes handed out 0 -> 0"))
-        #expect(!result.stdout.contains("\r"), "a progress line was written to a pipe")
+    @Test("large dedicated blocks only: a run passes and settles back")
+    func largeSizes() throws {
+        let summary = try passingRun(
+            StressConfiguration(
+                seed: seed,
+                threads: 2,
+                operations: 1500,
+                sizes: .large,
+                sizesText: "large",
+                maxLiveBytes: 16 << 20
+            )
+        )
+        expectBackAtStart(summary)
     }
 
-    @Test("a corrupted byte stops the run with the seed, the operation and the values, and a replay finds it again")
+    @Test("a corrupted byte stops the run with the operation and the values, and a replay finds it again")
     func corruptionIsCaught() throws {
-        let arguments = ["--threads", "1", "--operations", "2000", "--seed", "\(Self.seed)", "--inject-corruption"]
-        let result = try StressTool.run(arguments)
-        #expect(result.status == 1)
-        #expect(result.stderr.contains("VIOLATION (seed \(Self.seed))"), "\(result.stderr)")
-        #expect(result.stderr.contains("the pattern says"), "\(result.stderr)")
+        let configuration = StressConfiguration(seed: seed, threads: 1, operations: 2000, injectCorruption: true)
+        let runner = Runner(configuration: configuration)
+        let outcome = runner.run()
+        guard case .violation(let violation) = outcome else {
+            Issue.record("the corruption was not caught (\(TestSeed.replayHint))")
+            return
+        }
+        #expect(violation.detail.contains("the pattern says"), "\(violation)")
+        let failure = try #require(runner.failure(for: outcome))
+        #expect(failure.exitStatus == 1)
+        #expect(failure.description.hasPrefix("VIOLATION (seed \(seed))"), "\(failure)")
         // The replay line gives the operation count that reaches the violation again (a
         // corruption found only by the end check has no operation number: replay the whole run).
-        let line = try #require(result.stderr.split(separator: "\n").first { $0.contains("VIOLATION") })
-        let operation = line.firstMatch(of: /operation #(\d+),/).map { String($0.1) }
-        let count = operation.map { Int($0)! + 1 } ?? 2000
-        let replay = try StressTool.run(
-            ["--threads", "1", "--operations", "\(count)", "--seed", "\(Self.seed)", "--inject-corruption"]
-        )
-        #expect(replay.status == 1)
-        if let operation {
-            #expect(replay.stderr.contains("operation #\(operation),"), "\(replay.stderr)")
-        } else {
-            #expect(replay.stderr.contains("end check"), "\(replay.stderr)")
+        var replay = configuration
+        replay.operations = violation.operationIndex.map { $0 + 1 } ?? 2000
+        guard case .violation(let again) = Runner(configuration: replay).run() else {
+            Issue.record("the replay did not find the corruption (\(TestSeed.replayHint))")
+            return
         }
+        #expect(again.operationIndex == violation.operationIndex, "\(again) vs \(violation)")
+        #expect(again.operation == violation.operation, "\(again) vs \(violation)")
+    }
+}
+
+/// The command line of the built `arena-stress`: a short run succeeds, bad arguments give one
+/// line on standard error and exit status 2.
+@Suite("arena-stress command line")
+struct StressCommandLineTests {
+    @Test("a short run prints the table summary and exits 0, without a progress line on a pipe")
+    func shortRun() throws {
+        let seed = TestSeed.current
+        let result = try StressTool.run(["--threads", "2", "--operations", "500", "--seed", "\(seed)"])
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(result.stdoutText.contains("seed \(seed)"))
+        #expect(result.stdoutText.contains("operations/s"))
+        #expect(result.stdoutText.contains("end check: live chunks 0 -> 0, bytes handed out 0 -> 0"))
+        #expect(result.stdoutText.hasSuffix("passed\n"))
+        #expect(!result.stdoutText.contains("\r"), "a progress line was written to a pipe")
+    }
+
+    @Test("--json writes the summary on stdout and the seed line on stderr")
+    func jsonRun() throws {
+        let result = try StressTool.run(["--threads", "1", "--operations", "300", "--seed", "7", "--json"])
+        #expect(result.status == 0, "\(result.stderrText)")
+        #expect(result.stdoutText.hasPrefix("{") && result.stdoutText.contains("\"endCheck\""))
+        #expect(result.stderrText.contains("seed 7"))
+    }
+
+    @Test("a violation is one line on stderr and exit status 1")
+    func violation() throws {
+        let result = try StressTool.run([
+            "--threads", "1", "--operations", "2000", "--seed", "1", "--inject-corruption",
+        ])
+        #expect(result.status == 1)
+        #expect(result.stderrLines.count == 1, "\(result.stderrText)")
+        #expect(result.stderrText.hasPrefix("arena-stress: VIOLATION (seed 1)"), "\(result.stderrText)")
     }
 
     @Test(
@@ -129,6 +172,7 @@ struct ArenaStressTests {
             ["--limit", "1000"],
             ["--limit", "-1M"],
             ["--chunk-size", "3000"],
+            ["--chunk-size", "2G"],
             ["--duration", "0"],
             ["--operations", "0"],
             ["--weights", "teleport=3"],
@@ -140,9 +184,8 @@ struct ArenaStressTests {
     func badArguments(_ arguments: [String]) throws {
         let result = try StressTool.run(arguments)
         #expect(result.status == 2, "arena-stress \(arguments)")
-        #expect(result.stdout.isEmpty, "arena-stress \(arguments) wrote to stdout: \(result.stdout)")
-        let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false)
-        #expect(lines.count == 2 && lines[1].isEmpty, "not one line: \(result.stderr)")
-        #expect(result.stderr.hasPrefix("arena-stress: "), "\(result.stderr)")
+        #expect(result.stdout.isEmpty, "arena-stress \(arguments) wrote to stdout: \(result.stdoutText)")
+        #expect(result.stderrLines.count == 1, "not one line: \(result.stderrText)")
+        #expect(result.stderrText.hasPrefix("arena-stress: "), "\(result.stderrText)")
     }
 }

@@ -1,27 +1,22 @@
+import ArenaTestSupport
 import Foundation
 import Testing
 
 /// The `arena-stats` executable the test target depends on, run as a child process.
 enum ArenaStatsTool {
-    /// Where the executable is: `ARENA_STATS_EXECUTABLE` if set, else beside the test binary
-    /// (SwiftPM puts both in the build products directory).
-    static let path: String? = {
-        if let override = ProcessInfo.processInfo.environment["ARENA_STATS_EXECUTABLE"] { return override }
-        var candidates: [String] = []
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent().path)
-        }
-        candidates.append(Bundle.main.bundleURL.path)
-        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path)
-        // On platforms where the tests are a bundle, the products directory is its parent.
-        candidates += candidates.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
-        return candidates.map { $0 + "/arena-stats" }.first(where: isExecutableFile)
-    }()
+    /// Where the executable is: `ARENA_STATS_EXECUTABLE` if set, else in the products directory.
+    static let path = BuiltExecutable.path("arena-stats", override: "ARENA_STATS_EXECUTABLE")
 
-    /// Runs `arena-stats arguments…`, with no jemalloc settings inherited.
+    /// Runs `arena-stats arguments…`, with no jemalloc settings inherited; `stdin` is a file's path.
     static func run(_ arguments: [String], stdin: String? = nil) throws -> ProcessResult {
         let path = try #require(path, "the arena-stats executable is not beside the test binary")
-        return try runProcess(path, arguments, environment: ["MALLOC_CONF": nil, "LD_PRELOAD": nil], stdin: stdin)
+        return try runProcess(
+            path,
+            arguments,
+            environment: ["MALLOC_CONF": nil, "LD_PRELOAD": nil],
+            stdin: stdin.map(StandardInput.file) ?? .null,
+            timeout: 120
+        )
     }
 
     /// Runs `arena-stats arguments…` expecting success, and decodes its `--json` output.

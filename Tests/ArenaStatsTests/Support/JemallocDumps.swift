@@ -1,3 +1,4 @@
+import ArenaTestSupport
 import Foundation
 import Testing
 

@@ -6,6 +6,7 @@
 // any number of splits, merges, hand-offs, copies and reclaims, can be checked on its own.
 
 import ArenaBytes
+import ArenaToolSupport
 import Synchronization
 
 /// The pattern: bytes derived from the run's seed, an allocation's identity and an offset.
@@ -16,10 +17,7 @@ enum Pattern {
     /// The SplitMix64 finalizer: a bijective mix of 64 bits.
     @inline(__always)
     static func mix(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        SplitMix64.mix(value)
     }
 
     /// The key of one allocation's pattern.

@@ -1,6 +1,7 @@
 // The summary at the end of a run: a table for people, the same figures as JSON for tools.
 
 import ArenaBytes
+import ArenaToolSupport
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -9,56 +10,56 @@ import Foundation
 #endif
 
 /// Outcomes of operations worth counting beside the operations themselves.
-struct Outcomes: Sendable, Codable, Equatable {
+package struct Outcomes: Sendable, Codable, Equatable {
     /// `ArenaError.limitExceeded` caught by the workload (throwing forms under `--limit`).
-    var limitExceeded = 0
+    package var limitExceeded = 0
     /// Views dropped to shed load after a limit hit.
-    var shedDrops = 0
+    package var shedDrops = 0
     /// Writers frozen into views.
-    var freezes = 0
+    package var freezes = 0
     /// `tryReserveCapacity` that grew a writer without moving it.
-    var growInPlace = 0
+    package var growInPlace = 0
     /// `tryReserveCapacity` that moved a writer (copying what was written).
-    var growMoved = 0
+    package var growMoved = 0
     /// `tryReserveCapacity` that failed at the limit and left the writer exactly as it was.
-    var growFailedIntact = 0
+    package var growFailedIntact = 0
     /// Writers joined back with `unsplit`, zero-copy.
-    var unsplits = 0
+    package var unsplits = 0
     /// `merged(with:)` that joined two views, zero-copy.
-    var mergesJoined = 0
+    package var mergesJoined = 0
     /// `merged(with:)` that rightly refused (not adjacent, or other storage).
-    var mergesRefused = 0
+    package var mergesRefused = 0
     /// Views handed to another worker.
-    var handOffs = 0
+    package var handOffs = 0
     /// Hand-offs refused by a full queue (the view stayed).
-    var handOffsRefused = 0
+    package var handOffsRefused = 0
     /// Views received from another worker (every byte checked).
-    var viewsReceived = 0
+    package var viewsReceived = 0
     /// Chains whose `coalesced()` joined segments.
-    var chainsCoalesced = 0
+    package var chainsCoalesced = 0
     /// `tryFlattened` that returned a view of the segments' own memory.
-    var flattenedZeroCopy = 0
+    package var flattenedZeroCopy = 0
     /// `tryFlattened` that copied (segments not adjacent).
-    var flattenedCopied = 0
+    package var flattenedCopied = 0
     /// `init?(reclaiming:)` that gave a writer.
-    var reclaimed = 0
+    package var reclaimed = 0
     /// `init?(reclaiming:)` that refused (another view of the storage lives).
-    var reclaimRefused = 0
+    package var reclaimRefused = 0
     /// Read buffers allocated.
-    var readBufferRefills = 0
+    package var readBufferRefills = 0
     /// Frames split off read buffers.
-    var readBufferFrames = 0
+    package var readBufferFrames = 0
     /// Read buffers reserved back to their capacity.
-    var readBufferReserves = 0
+    package var readBufferReserves = 0
     /// Of those, the ones whose bytes moved (a rewind over dropped frames, or a new region).
-    var readBufferMoves = 0
+    package var readBufferMoves = 0
     /// Pattern bytes written (including copies made by flattening).
-    var bytesWritten = 0
+    package var bytesWritten = 0
     /// Bytes read back and compared with the pattern.
-    var bytesVerified = 0
+    package var bytesVerified = 0
 
     /// Creates zero counts.
-    init() {}
+    package init() {}
 
     /// Adds another worker's counts.
     mutating func add(_ other: Outcomes) {
@@ -88,7 +89,7 @@ struct Outcomes: Sendable, Codable, Equatable {
     }
 
     /// Name and value of each count, in declaration order, for the table.
-    var rows: [(String, Int)] {
+    package var rows: [(String, Int)] {
         [
             ("limit exceeded (caught)", limitExceeded), ("views shed after a limit hit", shedDrops),
             ("freezes", freezes), ("grow in place", growInPlace), ("grow moved", growMoved),
@@ -106,83 +107,83 @@ struct Outcomes: Sendable, Codable, Equatable {
 }
 
 /// The check at the end: with every view dropped, the arena is back where it started.
-struct EndCheck: Sendable, Codable, Equatable {
+package struct EndCheck: Sendable, Codable, Equatable {
     /// Live chunks before the workload (after settling the arena; see `Runner.settle`).
-    var baselineLiveChunks: Int
+    package var baselineLiveChunks: Int
     /// Live chunks after the workload, settled the same way.
-    var finalLiveChunks: Int
+    package var finalLiveChunks: Int
     /// Bytes handed out before the workload.
-    var baselineBytesHandedOut: Int
+    package var baselineBytesHandedOut: Int
     /// Bytes handed out after the workload.
-    var finalBytesHandedOut: Int
+    package var finalBytesHandedOut: Int
     /// Dedicated blocks still alive at the end.
-    var finalDedicatedBlocks: Int
+    package var finalDedicatedBlocks: Int
     /// Bytes reserved at the end (only cached chunks may remain).
-    var finalBytesReserved: Int
+    package var finalBytesReserved: Int
     /// Cached chunks at the end.
-    var finalCachedChunks: Int
+    package var finalCachedChunks: Int
     /// Bytes the workload's own accounting still counts as live (must be 0).
-    var liveBytesLeft: Int
+    package var liveBytesLeft: Int
     /// Whether every figure is back.
-    var passed: Bool
+    package var passed: Bool
 }
 
 /// Memory held by the arena against memory in use by the workload.
-struct MemoryFigures: Sendable, Codable, Equatable {
+package struct MemoryFigures: Sendable, Codable, Equatable {
     /// The arena's highest `bytesReserved` (exact).
-    var peakReservedBytes: Int
+    package var peakReservedBytes: Int
     /// The highest sampled sum of live allocation bytes (sampled every 10 ms).
-    var peakLiveBytes: Int
+    package var peakLiveBytes: Int
     /// `peakReservedBytes / peakLiveBytes`: how much more the chunked arena held at its peak
     /// than the workload used at its peak; `nil` when nothing was live.
-    var peakReservedToLiveRatio: Double?
+    package var peakReservedToLiveRatio: Double?
     /// How many samples were taken.
-    var samples: Int
+    package var samples: Int
 }
 
 /// Everything a run reports.
-struct Summary: Sendable, Codable {
+package struct Summary: Sendable, Codable {
     /// The seed: `--seed` replays a single-thread run exactly.
-    var seed: UInt64
+    package var seed: UInt64
     /// Worker threads.
-    var threads: Int
+    package var threads: Int
     /// The size distribution, as given.
-    var sizes: String
+    package var sizes: String
     /// The chunk size.
-    var chunkSize: Int
+    package var chunkSize: Int
     /// Whether each thread had a chunk of its own.
-    var threadLocalChunks: Bool
+    package var threadLocalChunks: Bool
     /// The limit, if any.
-    var limit: Int?
+    package var limit: Int?
     /// The operation weights.
-    var weights: String
+    package var weights: String
     /// `--duration`, if given (or the default).
-    var requestedDurationSeconds: Double?
+    package var requestedDurationSeconds: Double?
     /// `--operations`, if given.
-    var requestedOperations: Int?
+    package var requestedOperations: Int?
     /// How long the workers ran.
-    var durationSeconds: Double
+    package var durationSeconds: Double
     /// Operations by kind.
-    var operations: [String: Int]
+    package var operations: [String: Int]
     /// All operations.
-    var totalOperations: Int
+    package var totalOperations: Int
     /// All operations per second of `durationSeconds`.
-    var operationsPerSecond: Double
+    package var operationsPerSecond: Double
     /// Outcomes worth counting.
-    var outcomes: Outcomes
+    package var outcomes: Outcomes
     /// Reserved against live memory.
-    var memory: MemoryFigures
+    package var memory: MemoryFigures
     /// The arena's figures (and jemalloc's for it) when the workers stopped, views still alive.
-    var arena: ArenaStatistics
+    package var arena: ArenaStatistics
     /// The end check.
-    var endCheck: EndCheck
+    package var endCheck: EndCheck
     /// The jemalloc version, or `nil` without the `Jemalloc` trait.
-    var jemallocVersion: String?
+    package var jemallocVersion: String?
     /// Whether the run found no violation.
-    var passed: Bool
+    package var passed: Bool
 
     /// The summary as pretty, key-sorted JSON.
-    func json() -> String {
+    package func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? encoder.encode(self) else { return "{}" }
@@ -190,7 +191,7 @@ struct Summary: Sendable, Codable {
     }
 
     /// The summary as a table.
-    func table() -> String {
+    package func table() -> String {
         var lines: [String] = []
         let limitText = limit.map { "\(formatBytes($0)) (\($0) bytes)" } ?? "none"
         lines.append(

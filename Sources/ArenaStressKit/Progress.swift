@@ -1,4 +1,6 @@
-// The progress line on a terminal, and writing to the standard streams.
+// The progress line on a terminal.
+
+import ArenaToolSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -17,11 +19,6 @@ struct ProgressLine {
     /// A progress line, shown when `enabled`.
     init(enabled: Bool) {
         self.enabled = enabled
-    }
-
-    /// Whether standard output is a terminal.
-    static var standardOutputIsTerminal: Bool {
-        isatty(STDOUT_FILENO) == 1
     }
 
     /// Rewrites the line: elapsed time, operations and their rate, live and reserved bytes,
@@ -49,26 +46,4 @@ struct ProgressLine {
         writeAll(STDOUT_FILENO, "\r\u{1B}[K")
         shown = false
     }
-}
-
-/// Writes all of `text` to a file descriptor, unbuffered (so it never interleaves badly with
-/// `print`'s buffer, which is flushed first).
-func writeAll(_ descriptor: Int32, _ text: String) {
-    fflush(nil)
-    var bytes = Array(text.utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let written = bytes.withUnsafeMutableBytes { buffer in
-            write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-        }
-        if written < 0 && errno == EINTR { continue }
-        if written <= 0 { return }
-        offset += written
-    }
-}
-
-/// Prints `arena-stress: message` as one line on standard error.
-func printError(_ message: String) {
-    let line = String(message.map { $0.isNewline ? " " : $0 })
-    writeAll(STDERR_FILENO, "arena-stress: \(line)\n")
 }

@@ -13,24 +13,24 @@ import Darwin
 #endif
 
 /// A broken promise of the arena or the views: the stress test stops at the first one.
-struct Violation: Error, Sendable, CustomStringConvertible {
+package struct Violation: Error, Sendable, CustomStringConvertible {
     /// The operation that found it.
-    var operation: String
+    package var operation: String
     /// What was expected and what was found, with the values.
-    var detail: String
+    package var detail: String
     /// The worker that found it; `nil` for the checks after the run.
-    var worker: Int?
+    package var worker: Int?
     /// The worker's operation number (0-based); `nil` for the checks after the run.
-    var operationIndex: Int?
+    package var operationIndex: Int?
 
     /// A violation found by `operation`.
-    init(_ operation: String, _ detail: String) {
+    package init(_ operation: String, _ detail: String) {
         self.operation = operation
         self.detail = detail
     }
 
     /// One line: where, which operation, what.
-    var description: String {
+    package var description: String {
         var place = ""
         if let worker, let operationIndex { place = "worker \(worker), operation #\(operationIndex), " }
         return "\(place)\(operation): \(detail)"

@@ -3,6 +3,7 @@
 // the arena is back where it started, and report.
 
 import ArenaBytes
+import ArenaToolSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -12,38 +13,57 @@ import Musl
 import Darwin
 #endif
 
-/// Runs the stress test for a configuration and returns the exit status.
-struct Runner {
-    /// The run's settings.
-    let configuration: StressConfiguration
+/// How a run ended.
+package enum StressOutcome: Sendable {
+    /// No violation: the summary (also printed by `arena-stress`).
+    case passed(Summary)
+    /// The first broken promise found.
+    case violation(Violation)
+    /// The arena could not be made.
+    case noArena(ArenaError)
 
-    /// Exit status: 0 passed, 1 a violation (or the arena could not be made), 2 bad settings.
-    func run() -> Int32 {
+    /// The summary of a run that passed.
+    package var summary: Summary? {
+        if case .passed(let summary) = self { summary } else { nil }
+    }
+}
+
+/// A failed run as `arena-stress` reports it: one line on standard error and an exit status.
+package struct StressFailure: ToolFailure {
+    /// The line, without the tool's name.
+    package var description: String
+    /// 1 for a violation or an arena that could not be made, 2 for an invalid configuration.
+    package var exitStatus: Int32
+}
+
+/// Runs the stress test for a configuration.
+package struct Runner {
+    /// The run's settings.
+    package let configuration: StressConfiguration
+
+    /// A runner for `configuration`.
+    package init(configuration: StressConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Runs the workload and the end check.
+    ///
+    /// - Parameter announce: gets the seed line before the workers start (so a run that
+    ///   crashes can still be replayed).
+    package func run(announce: (String) -> Void = { _ in }) -> StressOutcome {
         let arena: ArenaAllocator
         do {
-            arena = try ArenaAllocator(
-                .init(
-                    name: "arena-stress",
-                    chunkSize: configuration.chunkSize,
-                    limit: configuration.limit,
-                    threadLocalChunks: configuration.threadLocalChunks
-                )
-            )
+            arena = try ArenaAllocator(configuration.arena)
         } catch {
-            if case .invalidConfiguration = error {
-                printError("\(error)")
-                return 2
-            }
-            printError("cannot create the arena: \(error)")
-            return 1
+            return .noArena(error)
         }
         let baseline: ArenaStatistics
         do {
             baseline = try Self.settle(arena)
         } catch {
-            return report(error)
+            return .violation(error)
         }
-        announce()
+        announce(announceLine)
 
         let shared = SharedState(threads: configuration.threads)
         let start = ContinuousClock.now
@@ -68,7 +88,7 @@ struct Runner {
         for thread in threads { thread.join() }
         let seconds = Self.seconds(ContinuousClock.now - start)
         let atStop = arena.statistics()
-        if let violation = shared.violation { return report(violation) }
+        if let violation = shared.violation { return .violation(violation) }
 
         // Every worker handed back its views: check and drop them, and those still queued.
         var counts = Array(repeating: 0, count: OperationKind.allCases.count)
@@ -76,13 +96,13 @@ struct Runner {
         do {
             try checkAndDropLeftovers(shared, counts: &counts, outcomes: &outcomes)
         } catch {
-            return report(error)
+            return .violation(error)
         }
         let endCheck: EndCheck
         do {
             endCheck = try check(arena, baseline: baseline, atStop: atStop, shared: shared, outcomes: outcomes)
         } catch {
-            return report(error)
+            return .violation(error)
         }
         let total = counts.reduce(0, +)
         let peakReserved = atStop.peakBytesReserved
@@ -112,36 +132,38 @@ struct Runner {
             jemallocVersion: Self.jemallocVersion,
             passed: true
         )
-        print(configuration.json ? summary.json() : summary.table())
-        return 0
+        return .passed(summary)
     }
 
     /// The seed line, first thing: a run that crashes can still be replayed.
-    private func announce() {
+    package var announceLine: String {
         var replay = "--seed \(configuration.seed)"
         if configuration.threads > 1 { replay += " --threads 1" }
-        let line =
-            "arena-stress: seed \(configuration.seed), \(configuration.threads) threads "
+        return "arena-stress: seed \(configuration.seed), \(configuration.threads) threads "
             + "(replay a single-thread run with \(replay) and the same options)"
-        if configuration.json {
-            writeAll(STDERR_FILENO, line + "\n")
-        } else {
-            print(line)
-        }
     }
 
-    /// Prints a violation with the seed and how to replay it; returns exit status 1.
-    private func report(_ violation: Violation) -> Int32 {
-        var replay = "--seed \(configuration.seed) --threads 1"
-        if let index = violation.operationIndex, configuration.threads == 1 {
-            replay += " --operations \(index + 1)"
+    /// How `arena-stress` reports an outcome that is not a pass: the violation with the seed
+    /// and how to replay it (status 1), or why the arena could not be made.
+    package func failure(for outcome: StressOutcome) -> StressFailure? {
+        switch outcome {
+        case .passed:
+            return nil
+        case .noArena(let error):
+            if case .invalidConfiguration = error { return StressFailure(description: "\(error)", exitStatus: 2) }
+            return StressFailure(description: "cannot create the arena: \(error)", exitStatus: 1)
+        case .violation(let violation):
+            var replay = "--seed \(configuration.seed) --threads 1"
+            if let index = violation.operationIndex, configuration.threads == 1 {
+                replay += " --operations \(index + 1)"
+            }
+            replay += configuration.optionsForReplay
+            return StressFailure(
+                description: "VIOLATION (seed \(configuration.seed)): \(violation). Replay: arena-stress \(replay)"
+                    + (configuration.threads > 1 ? " (exact only for single-thread runs)" : ""),
+                exitStatus: 1
+            )
         }
-        replay += configuration.optionsForReplay
-        printError(
-            "VIOLATION (seed \(configuration.seed)): \(violation). Replay: arena-stress \(replay)"
-                + (configuration.threads > 1 ? " (exact only for single-thread runs)" : "")
-        )
-        return 1
     }
 
     // MARK: - Watching the workers

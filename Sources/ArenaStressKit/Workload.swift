@@ -1,8 +1,10 @@
 // What the workers do: the kinds of operation, their weights, the size distributions, and the
 // seeded random numbers that make a single-thread run replayable.
 
+import ArenaToolSupport
+
 /// The kinds of operation a worker performs; each is counted in the summary.
-enum OperationKind: Int, CaseIterable, Sendable {
+package enum OperationKind: Int, CaseIterable, Sendable {
     /// `BytesMut.make`, write the pattern (bytes, integers, spare capacity), freeze.
     case allocate
     /// Allocate small, write, `tryReserveCapacity` to the full size, check nothing moved or was
@@ -35,7 +37,7 @@ enum OperationKind: Int, CaseIterable, Sendable {
     case drop
 
     /// The name used in options, the summary table and the JSON.
-    var name: String {
+    package var name: String {
         switch self {
         case .allocate: "allocate"
         case .grow: "grow"
@@ -75,29 +77,18 @@ enum OperationKind: Int, CaseIterable, Sendable {
     }
 }
 
-/// A bad command-line value, described in one line.
-struct UsageError: Error, CustomStringConvertible {
-    /// What is wrong, naming the value.
-    var description: String
-
-    /// An error with the given one-line description.
-    init(_ description: String) {
-        self.description = description
-    }
-}
-
 /// How often each kind of operation is chosen.
-struct Weights: Sendable, Equatable {
+package struct Weights: Sendable, Equatable {
     /// The weight of each kind, indexed by `OperationKind.rawValue`.
     private(set) var values: [Int]
 
     /// The default weights.
-    init() {
+    package init() {
         values = OperationKind.allCases.map(\.defaultWeight)
     }
 
     /// The default weights with some replaced: `allocate=20,drop=10`.
-    init(parsing text: String) throws(UsageError) {
+    package init(parsing text: String) throws(UsageError) {
         self.init()
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             let parts = item.split(separator: "=", omittingEmptySubsequences: false)
@@ -131,14 +122,14 @@ struct Weights: Sendable, Equatable {
     }
 
     /// `name=weight` for each kind, for the summary.
-    var description: String {
+    package var description: String {
         OperationKind.allCases.filter { $0 != .receive }.map { "\($0.name)=\(values[$0.rawValue])" }
             .joined(separator: ",")
     }
 }
 
 /// The sizes of new allocations.
-enum SizeDistribution: Sendable, Equatable {
+package enum SizeDistribution: Sendable, Equatable {
     /// 1 B to 1 KiB, log-uniform: carved from chunks.
     case small
     /// 16 KiB to 1 MiB, log-uniform: dedicated blocks.
@@ -149,7 +140,7 @@ enum SizeDistribution: Sendable, Equatable {
     case list([ClosedRange<Int>])
 
     /// Parses `small`, `large`, `mixed` or a list like `64,4K,100-200,1M`.
-    init(parsing text: String) throws(UsageError) {
+    package init(parsing text: String) throws(UsageError) {
         switch text {
         case "small": self = .small
         case "large": self = .large
@@ -208,87 +199,4 @@ enum SizeDistribution: Sendable, Equatable {
         let upper = min(range.upperBound, (2 << bit) - 1)
         return Int.random(in: lower...upper, using: &random)
     }
-}
-
-/// Parses a byte count: digits with an optional binary suffix, `K`, `M` or `G` (also `KiB`,
-/// `KB`, …): `4096`, `64K`, `1M`.
-func parseByteCount(_ text: String, what: String) throws(UsageError) -> Int {
-    let trimmed = text.trimmingSpaces
-    if trimmed.hasPrefix("-") { throw UsageError("negative \(what) '\(text)'") }
-    var digits = Substring(trimmed)
-    var multiplier = 1
-    let suffixes: [(String, Int)] = [
-        ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1 << 10), ("MB", 1 << 20), ("GB", 1 << 30),
-        ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("k", 1 << 10), ("B", 1),
-    ]
-    for (suffix, factor) in suffixes where digits.hasSuffix(suffix) {
-        digits = digits.dropLast(suffix.count)
-        multiplier = factor
-        break
-    }
-    guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit), let value = Int(digits) else {
-        throw UsageError("\(what) '\(text)' is not a byte count (digits with an optional K, M or G)")
-    }
-    let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
-    guard !overflow else { throw UsageError("\(what) '\(text)' is too large") }
-    return product
-}
-
-/// Formats a byte count for people: `512 B`, `64.0 KiB`, `1.5 MiB`.
-func formatBytes(_ bytes: Int) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var value = Double(bytes)
-    var unit = 0
-    while abs(value) >= 1024 && unit < units.count - 1 {
-        value /= 1024
-        unit += 1
-    }
-    return unit == 0 ? "\(bytes) B" : "\(formatFixed(value, digits: 1)) \(units[unit])"
-}
-
-/// `value` with `digits` digits after the point, without Foundation.
-func formatFixed(_ value: Double, digits: Int) -> String {
-    guard value.isFinite else { return "\(value)" }
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let scaled = (abs(value) * scale).rounded()
-    let whole = Int(scaled / scale)
-    let fraction = Int(scaled - Double(whole) * scale)
-    let sign = value < 0 && scaled > 0 ? "-" : ""
-    guard digits > 0 else { return "\(sign)\(whole)" }
-    let fractionText = String(fraction)
-    return "\(sign)\(whole)." + String(repeating: "0", count: digits - fractionText.count) + fractionText
-}
-
-/// A replayable random number generator (SplitMix64): the same seed gives the same numbers.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    /// A generator for `seed`.
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    /// The next 64 random bits.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return Pattern.mix(state)
-    }
-
-    /// `true` with probability 1 / `odds`.
-    mutating func oneIn(_ odds: Int) -> Bool {
-        Int.random(in: 0..<odds, using: &self) == 0
-    }
-}
-
-extension StringProtocol {
-    /// The text without leading and trailing spaces.
-    var trimmingSpaces: String {
-        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
-    }
-}
-
-extension Character {
-    /// Whether this is one of `0`-`9`.
-    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }

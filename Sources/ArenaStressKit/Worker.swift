@@ -3,6 +3,7 @@
 // Worker+Chains.swift.
 
 import ArenaBytes
+import ArenaToolSupport
 
 /// One worker: holds a pool of views, performs weighted random operations on them and checks
 /// every byte it reads and every zero-copy claim.

@@ -1,0 +1,101 @@
+// The settings of one run, as `arena-stress` builds them from its options (and tests in-process).
+
+import Arena
+
+/// The settings of one run.
+///
+/// The arena's own settings are checked by `ArenaAllocator.Configuration`'s validation
+/// (``arena``); the rest by the command that builds this.
+package struct StressConfiguration: Sendable {
+    /// The seed of every random choice and of the pattern.
+    package var seed: UInt64
+    /// Worker threads.
+    package var threads: Int
+    /// Seconds to run, or `nil` to run until the operation count.
+    package var duration: Double?
+    /// Operations in all, or `nil` to run until the duration.
+    package var operations: Int?
+    /// Allocation sizes.
+    package var sizes: SizeDistribution
+    /// The sizes as given.
+    package var sizesText: String
+    /// The arena's limit.
+    package var limit: Int?
+    /// The arena's chunk size.
+    package var chunkSize: Int
+    /// Whether the arena gives each thread a chunk of its own.
+    package var threadLocalChunks: Bool
+    /// Operation weights.
+    package var weights: Weights
+    /// Bytes of views the workers keep, in all, before they drop.
+    package var maxLiveBytes: Int
+    /// Whether the summary is JSON.
+    package var json: Bool
+    /// Whether the progress line is shown.
+    package var progress: Bool
+    /// Whether worker 0 corrupts one byte (tests prove a corruption is caught).
+    package var injectCorruption: Bool
+    /// `--weights` as given.
+    package var weightsText: String?
+    /// `--max-live` as given.
+    package var maxLiveText: String?
+
+    /// A configuration; the defaults are `arena-stress`'s, except that it runs until
+    /// `operations` (no duration) and shows no progress line.
+    package init(
+        seed: UInt64,
+        threads: Int = 1,
+        duration: Double? = nil,
+        operations: Int? = nil,
+        sizes: SizeDistribution = .mixed,
+        sizesText: String = "mixed",
+        limit: Int? = nil,
+        chunkSize: Int = 64 << 10,
+        threadLocalChunks: Bool = false,
+        weights: Weights = Weights(),
+        maxLiveBytes: Int? = nil,
+        json: Bool = false,
+        progress: Bool = false,
+        injectCorruption: Bool = false,
+        weightsText: String? = nil,
+        maxLiveText: String? = nil
+    ) {
+        self.seed = seed
+        self.threads = threads
+        self.duration = duration
+        self.operations = operations
+        self.sizes = sizes
+        self.sizesText = sizesText
+        self.limit = limit
+        self.chunkSize = chunkSize
+        self.threadLocalChunks = threadLocalChunks
+        self.weights = weights
+        self.maxLiveBytes = maxLiveBytes ?? limit.map { 2 * $0 } ?? 64 << 20
+        self.json = json
+        self.progress = progress
+        self.injectCorruption = injectCorruption
+        self.weightsText = weightsText
+        self.maxLiveText = maxLiveText
+    }
+
+    /// The arena's configuration.
+    package var arena: ArenaAllocator.Configuration {
+        ArenaAllocator.Configuration(
+            name: "arena-stress",
+            chunkSize: chunkSize,
+            limit: limit,
+            threadLocalChunks: threadLocalChunks
+        )
+    }
+
+    /// The options besides seed, threads and operations that shape the run, for a replay line.
+    var optionsForReplay: String {
+        var text = " --sizes \(sizesText) --chunk-size \(chunkSize)"
+        if let limit { text += " --limit \(limit)" }
+        if threadLocalChunks { text += " --thread-local-chunks" }
+        if let weightsText { text += " --weights \(weightsText)" }
+        if let maxLiveText { text += " --max-live \(maxLiveText)" }
+        if injectCorruption { text += " --inject-corruption" }
+        return text
+    }
+}
