@@ -9,6 +9,7 @@ extension BytesMut {
     /// - Complexity: O(1); nothing is copied or allocated.
     @inlinable
     public mutating func split(to index: Int) -> BytesMut {
+        defer { _invariantCheck() }
         precondition(index >= 0 && index <= _count, "BytesMut.split(to: \(index)) out of bounds 0...\(_count)")
         let front = BytesMut(
             region: Region(storage: _region.storage, start: _region.start, count: index),
@@ -27,6 +28,7 @@ extension BytesMut {
     /// - Complexity: O(1); nothing is copied or allocated.
     @inlinable
     public mutating func split(from index: Int) -> BytesMut {
+        defer { _invariantCheck() }
         precondition(index >= 0 && index <= _count, "BytesMut.split(from: \(index)) out of bounds 0...\(_count)")
         let back = BytesMut(
             region: Region(storage: _region.storage, start: _region.start + index, count: _region._count - index),
@@ -45,6 +47,7 @@ extension BytesMut {
     /// - Complexity: O(1) when adjacent; O(next.count) otherwise.
     @inlinable
     public mutating func unsplit(_ next: consuming BytesMut) {
+        defer { _invariantCheck() }
         if _count == _region._count, _region.storage === next._region.storage,
             _region.start + _count == next._region.start
         {
@@ -95,5 +98,6 @@ extension BytesMut {
         let count = region.count
         region.extendToEndOfStorage()
         self.init(region: region, count: count)
+        _invariantCheck()
     }
 }

@@ -45,6 +45,7 @@ extension BytesMut {
 
     @inlinable
     mutating func _appendUnsafe(_ buffer: UnsafeRawBufferPointer) {
+        defer { _invariantCheck() }
         guard let source = buffer.baseAddress, buffer.count > 0 else { return }
         _reserveSpare(buffer.count)
         // SAFETY: `_reserveSpare` made room for `buffer.count` bytes at `count`; the source is a
@@ -59,6 +60,7 @@ extension BytesMut {
     @inlinable
     @discardableResult
     public mutating func writeInteger<T: FixedWidthInteger>(_ value: T, byteOrder: ByteOrder = .big) -> Int {
+        defer { _invariantCheck() }
         let size = MemoryLayout<T>.size
         _reserveSpare(size)
         // SAFETY: `_reserveSpare` made room for `size` bytes at `count`; the store may be unaligned.
@@ -76,6 +78,7 @@ extension BytesMut {
     @discardableResult
     public mutating func setInteger<T: FixedWidthInteger>(_ value: T, at index: Int, byteOrder: ByteOrder = .big) -> Int
     {
+        defer { _invariantCheck() }
         let size = MemoryLayout<T>.size
         precondition(
             index >= 0 && index <= _count - size,

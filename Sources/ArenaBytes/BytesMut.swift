@@ -139,6 +139,7 @@ public struct BytesMut: ~Copyable, Sendable {
     /// - Complexity: as ``reserveCapacity(_:)``.
     @inlinable
     public mutating func tryReserveCapacity(_ minimumCapacity: Int) throws(ArenaError) {
+        defer { _invariantCheck() }
         if minimumCapacity > capacity {
             try _region.grow(needed: minimumCapacity, wanted: minimumCapacity, preserving: _count)
         }
@@ -155,6 +156,7 @@ public struct BytesMut: ~Copyable, Sendable {
 
     @usableFromInline @inline(never)
     mutating func _growOrTrap(needed: Int, wanted: Int) {
+        defer { _invariantCheck() }
         do {
             try _region.grow(needed: needed, wanted: wanted, preserving: _count)
         } catch {
@@ -212,6 +214,7 @@ public struct BytesMut: ~Copyable, Sendable {
     public mutating func withUnsafeMutableUninitializedCapacity<Failure: Error>(
         _ body: (UnsafeMutableRawBufferPointer) throws(Failure) -> Int
     ) throws(Failure) -> Int {
+        defer { _invariantCheck() }
         let spare = UnsafeMutableRawBufferPointer(start: _region.start + _count, count: capacity - _count)
         let written = try body(spare)
         precondition(
@@ -230,6 +233,7 @@ public struct BytesMut: ~Copyable, Sendable {
     /// - Complexity: O(1).
     @inlinable
     public mutating func truncate(_ length: Int) {
+        defer { _invariantCheck() }
         precondition(length >= 0, "BytesMut.truncate(\(length)): negative length")
         if length < _count { _count = length }
     }
@@ -240,6 +244,7 @@ public struct BytesMut: ~Copyable, Sendable {
     /// - Complexity: O(1).
     @inlinable
     public mutating func removeAll(keepingCapacity: Bool = false) {
+        defer { _invariantCheck() }
         _count = 0
         if !keepingCapacity {
             _region = _region.emptyRegionOfSameArena

@@ -102,6 +102,7 @@ public struct Chain: Sendable {
     /// - Complexity: amortized O(1); no byte is copied.
     @inlinable
     public mutating func append(_ segment: Bytes) {
+        defer { _invariantCheck() }
         guard !segment.isEmpty else { return }
         if _head.isEmpty {
             _head = segment
@@ -128,6 +129,7 @@ public struct Chain: Sendable {
     /// Drops the (emptied) head and makes the next segment the head.
     @inlinable
     mutating func _advanceHead() {
+        defer { _invariantCheck() }
         if _tailStart < _tail.count {
             _head = _tail[_tailStart]
             _tail[_tailStart] = Bytes()  // release the consumed entry's storage
@@ -152,6 +154,7 @@ extension Chain {
     ///   bytes lie in one segment.
     @inlinable
     public mutating func readBytes(_ count: Int) -> Chain? {
+        defer { _invariantCheck() }
         guard count >= 0 && count <= _count else { return nil }
         var taken = Chain()
         var remaining = count
@@ -178,6 +181,7 @@ extension Chain {
         byteOrder: ByteOrder = .big,
         as type: T.Type = T.self
     ) -> T? {
+        defer { _invariantCheck() }
         let size = MemoryLayout<T>.size
         guard _count >= size else { return nil }
         _count -= size

@@ -223,6 +223,7 @@ package final class ArenaCore: @unchecked Sendable {
         guarded.carvesInDeadChunks += chunk.carves.load(ordering: .relaxed)
         let keep = !isClosed.load(ordering: .relaxed) && guarded.cache.count < chunkCacheLimit
         if keep { guarded.cache.append(SendablePointer(chunk.base)) }
+        _invariantCheckLocked()
         lock.unlock()
         if !keep { releaseChunkMemory(chunk.base) }
     }
@@ -279,6 +280,7 @@ package final class ArenaCore: @unchecked Sendable {
             }
         }
         let snapshot = (guarded.liveChunks, guarded.cache.count, guarded.refills)
+        _invariantCheckLocked()
         lock.unlock()
         return ArenaStatistics(
             name: name,

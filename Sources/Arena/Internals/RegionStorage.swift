@@ -26,9 +26,9 @@ package class RegionStorage: @unchecked Sendable {
     /// `nil` for foreign memory and the arena-less empty region.
     package final let core: ArenaCore?
     /// The first byte of the whole storage.
-    @exclusivity(unchecked) package final var base: UnsafeMutableRawPointer
+    @exclusivity(unchecked) @usableFromInline package final var base: UnsafeMutableRawPointer
     /// The bytes in the whole storage.
-    @exclusivity(unchecked) package final var capacity: Int
+    @exclusivity(unchecked) @usableFromInline package final var capacity: Int
 
     init(kind: Kind, core: ArenaCore?, base: UnsafeMutableRawPointer, capacity: Int) {
         self.kind = kind
