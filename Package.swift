@@ -21,7 +21,6 @@ let package = Package(
         .library(name: "ArenaFFI", type: .dynamic, targets: ["ArenaFFI"]),
         .executable(name: "arena-stats", targets: ["arena-stats"]),
         .executable(name: "arena-stress", targets: ["arena-stress"]),
-        .executable(name: "arena-kv", targets: ["arena-kv"]),
     ],
     traits: [
         .trait(
@@ -33,9 +32,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // Documentation only (`swift package generate-documentation`, run by Scripts/test).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -100,48 +96,7 @@ let package = Package(
             dependencies: ["ArenaStressKit", "arena-stress", "ArenaTestSupport"],
             swiftSettings: testSettings
         ),
-        .target(
-            name: "ArenaKV",
-            dependencies: [
-                "ArenaNIO",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "HeapModule", package: "swift-collections"),
-            ],
-            swiftSettings: strict
-        ),
-        .executableTarget(
-            name: "arena-kv",
-            dependencies: [
-                "ArenaKV",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
-            swiftSettings: strict
-        ),
-        .testTarget(
-            name: "ArenaKVTests",
-            dependencies: [
-                "ArenaKV",
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "MetricsTestKit", package: "swift-metrics"),
-            ],
-            swiftSettings: testSettings
-        ),
-        // Runs the built `arena-kv` (and `arena-stats`) as child processes, driven by redis-cli,
-        // redis-benchmark and a seeded fuzzer over raw sockets.
-        .testTarget(
-            name: "ArenaKVServerTests",
-            dependencies: ["arena-kv", "arena-stats"],
-            swiftSettings: testSettings
-        ),
-        .testTarget(name: "ArenaTests", dependencies: ["Arena"], swiftSettings: testSettings),
+        .testTarget(name: "ArenaTests", dependencies: ["Arena", "ArenaTestSupport"], swiftSettings: testSettings),
         .testTarget(
             name: "ArenaBytesTests",
             dependencies: ["ArenaBytes", "ArenaTestSupport"],

@@ -156,7 +156,7 @@ public final class ArenaAllocator: Sendable {
     /// The largest request carved from a chunk (an eighth of the chunk size); larger ones get
     /// a dedicated block. A region of at most this many bytes (and more than 0) shares its
     /// chunk with others and keeps the whole chunk alive.
-    public var largestCarve: Int {
+    package var largestCarve: Int {
         core.largestCarve
     }
 

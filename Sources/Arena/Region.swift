@@ -121,20 +121,17 @@ public struct Region: @unchecked Sendable {
 
     /// The bytes the region's storage keeps alive: the chunk size for a region carved from a
     /// chunk, the block size for a dedicated block, the foreign buffer's size, 0 when empty.
-    public var storageCapacity: Int { storage.capacity }
+    package var storageCapacity: Int { storage.capacity }
 
     /// An opaque, hashable name for a region's storage; see ``Region/storageIdentity``.
     public struct StorageIdentity: Hashable, Sendable {
         @usableFromInline let id: ObjectIdentifier
 
         @inlinable init(id: ObjectIdentifier) { self.id = id }
-
-        /// The identity as an integer (never 0), for tables of one's own that hash it more
-        /// cheaply than `Hasher` does.
-        @inlinable public var bitPattern: UInt { UInt(bitPattern: id) }
     }
 
-    /// The kind of storage behind the region, for diagnostics and tests.
+    /// The kind of storage behind the region, for diagnostics, tests and a compaction of one's
+    /// own (a region carved from a chunk keeps the whole chunk alive).
     public var storageKind: StorageKind {
         switch storage.kind {
         case .empty: .empty

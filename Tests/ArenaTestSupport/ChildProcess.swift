@@ -61,7 +61,7 @@ package enum StandardInput: Sendable {
     case bytes([UInt8])
 }
 
-/// Runs `executable` with `arguments` and waits for it.
+/// Runs `executable` (a path, or a name looked up on `PATH`) with `arguments` and waits for it.
 ///
 /// - Parameters:
 ///   - environment: added to (or, with `nil` values, removed from) ours.
@@ -103,7 +103,7 @@ package func runProcess(
     }
 
     var pid: pid_t = 0
-    let code = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    let code = posix_spawnp(&pid, executable, &actions, nil, argv, envp)
     guard code == 0 else { throw SubprocessError("cannot start \(executable): \(String(cString: strerror(code)))") }
     let (status, timedOut) = try wait(for: pid, timeout: timeout)
     // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import.

@@ -1,4 +1,4 @@
-import Arena
+import ArenaBytes
 import Metrics
 import NIOConcurrencyHelpers
 import NIOCore

@@ -254,7 +254,7 @@ public struct Store: Sendable {
 
     /// Whether `entry` was carved from a chunk (only those keep memory of others alive).
     private func sharesChunk(_ entry: Entry) -> Bool {
-        entry.bytes.count <= arena.largestCarve
+        entry.bytes.region.storageKind == .chunk
     }
 }
 
@@ -464,92 +464,46 @@ extension Int {
     }
 }
 
-/// Live bytes per chunk, in a flat open-addressing table keyed by the storage identity:
-/// updated on every write and removal, where `Dictionary`'s SipHash would cost more than the
-/// rest of the bookkeeping. Chunks whose count drops to zero keep their slot until
-/// ``dropEmpty()`` (a freed chunk's address may come back as a new chunk; counting from zero
-/// again is right).
+/// Live bytes per chunk, keyed by the storage identity and updated on every write and
+/// removal. Chunks whose count drops to zero keep their entry until ``dropEmpty()`` (a freed
+/// chunk's identity may come back as a new chunk; counting from zero again is right).
 private struct ChunkTally {
-    private var keys = [UInt](repeating: 0, count: 64)
-    private var counts = [Int](repeating: 0, count: 64)
-    private var occupied = 0
+    private var counts: [Region.StorageIdentity: Int] = [:]
 
     /// Adds `bytes` (negative to take away) to the count of `storage`.
     mutating func add(_ bytes: Int, to storage: Region.StorageIdentity) {
-        add(bytes, bitPattern: storage.bitPattern)
-    }
-
-    private mutating func add(_ bytes: Int, bitPattern key: UInt) {
-        var index = slot(of: key)
-        if keys[index] == 0 {
-            if (occupied + 1) * 2 > keys.count {
-                rehash(capacity: keys.count * 2)
-                index = slot(of: key)
-            }
-            keys[index] = key
-            occupied += 1
-        }
-        counts[index] += bytes
+        counts[storage, default: 0] += bytes
     }
 
     /// Whether no chunk holds live bytes.
-    var isEmpty: Bool { !counts.contains { $0 > 0 } }
+    var isEmpty: Bool { !counts.values.contains { $0 > 0 } }
 
     /// The live bytes of `storage`.
     subscript(storage: Region.StorageIdentity) -> Int {
-        let index = slot(of: storage.bitPattern)
-        return keys[index] == 0 ? 0 : counts[index]
+        counts[storage] ?? 0
     }
 
     /// The chunks whose live bytes (more than 0) satisfy `isIncluded`.
     func filter(_ isIncluded: (Int) -> Bool) -> ChunkTally {
         var result = ChunkTally()
-        for (key, count) in zip(keys, counts) where key != 0 && count > 0 && isIncluded(count) {
-            result.add(count, bitPattern: key)
-        }
+        result.counts = counts.filter { $0.value > 0 && isIncluded($0.value) }
         return result
     }
 
     /// Forgets `storage`.
     mutating func remove(_ storage: Region.StorageIdentity) {
-        let index = slot(of: storage.bitPattern)
-        if keys[index] != 0 { counts[index] = 0 }
+        counts.removeValue(forKey: storage)
     }
 
     /// Folds the live counts of the chunks that hold live bytes.
     func reduce<Result>(_ initial: Result, _ next: (Result, Int) -> Result) -> Result {
         var result = initial
-        for (key, count) in zip(keys, counts) where key != 0 && count > 0 { result = next(result, count) }
+        for count in counts.values where count > 0 { result = next(result, count) }
         return result
     }
 
     /// Forgets the chunks with nothing live in them.
     mutating func dropEmpty() {
-        var capacity = 64
-        let live = zip(keys, counts).reduce(0) { $0 + ($1.0 != 0 && $1.1 != 0 ? 1 : 0) }
-        while capacity < live * 4 { capacity <<= 1 }
-        rehash(capacity: capacity)
-    }
-
-    /// The slot of `key`: where it is, or the empty slot where it would go.
-    private func slot(of key: UInt) -> Int {
-        // Fibonacci hashing; the low bits of an object address are all zero.
-        let mask = keys.count - 1
-        var index = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
-        while keys[index] != 0 && keys[index] != key { index = (index + 1) & mask }
-        return index
-    }
-
-    private mutating func rehash(capacity: Int) {
-        let (oldKeys, oldCounts) = (keys, counts)
-        keys = Array(repeating: 0, count: capacity)
-        counts = Array(repeating: 0, count: capacity)
-        occupied = 0
-        for (key, count) in zip(oldKeys, oldCounts) where key != 0 && count != 0 {
-            let index = slot(of: key)
-            keys[index] = key
-            counts[index] = count
-            occupied += 1
-        }
+        counts = counts.filter { $0.value != 0 }
     }
 }

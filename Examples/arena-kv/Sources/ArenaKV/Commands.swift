@@ -1,4 +1,3 @@
-import Arena
 import ArenaBytes
 import NIOCore
 
