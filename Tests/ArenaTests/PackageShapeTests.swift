@@ -2,7 +2,6 @@ import ArenaTestSupport
 import Foundation
 import Testing
 
-
 /// The root package depends on swift-nio, swift-argument-parser and swift-docc-plugin and
 /// nothing else: a user of the library resolves no more than that. The example server brings
 /// its own dependencies in its own package (`Examples/arena-kv`).
