@@ -1,7 +1,7 @@
 import ArenaBytes
 import Testing
 
-@Suite("Bytes and BytesMut")
+@Suite("Bytes and BytesMut", .timeLimit(.minutes(5)))
 struct BytesTests {
     @Test func integersRoundTripInBothByteOrders() {
         var writer = BytesMut()

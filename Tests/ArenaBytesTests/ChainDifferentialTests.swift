@@ -5,7 +5,7 @@ import Testing
 /// Random reads and joins on `Chain`, checked against `[UInt8]` after each one. Segments are
 /// random slices of a few buffers, so some are adjacent (and coalesce) and some are not.
 /// A failure prints the seed; `ARENA_TEST_SEED=<seed> swift test --filter ChainDifferential` replays it.
-@Suite("Chain differential against [UInt8]")
+@Suite("Chain differential against [UInt8]", .timeLimit(.minutes(5)))
 struct ChainDifferentialTests {
     @Test func randomChainOperationsMatchAnArrayModel() throws {
         let seed = TestSeed.current

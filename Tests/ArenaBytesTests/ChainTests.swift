@@ -5,7 +5,7 @@ import Testing
 import Glibc
 #endif
 
-@Suite("Chain")
+@Suite("Chain", .timeLimit(.minutes(5)))
 struct ChainTests {
     let arena = try! ArenaAllocator(.init(name: "chain"))
 

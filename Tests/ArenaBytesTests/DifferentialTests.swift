@@ -14,7 +14,7 @@ private final class WriterSlot {
 
 /// Random operations on `BytesMut` and `Bytes`, checked against `[UInt8]` after each one.
 /// A failure prints the seed; `ARENA_TEST_SEED=<seed> swift test --filter Differential` replays it.
-@Suite("Differential against [UInt8]")
+@Suite("Differential against [UInt8]", .timeLimit(.minutes(5)))
 struct DifferentialTests {
     @Test(arguments: [false, true])
     func randomOperationsMatchAnArrayModel(threadLocalChunks: Bool) throws {

@@ -2,7 +2,7 @@ import ArenaBytes
 import Testing
 
 /// One exit test per precondition of the byte views.
-@Suite("Byte view preconditions")
+@Suite("Byte view preconditions", .timeLimit(.minutes(5)))
 struct BytesPreconditionTests {
     @Test func bytesPreconditions() async {
         await #expect(processExitsWith: .failure) { _ = Bytes([1, 2, 3])[3] }

@@ -9,7 +9,7 @@ import Glibc
 /// The README's read loop, end to end: length-prefixed frames written into a pipe in odd-sized
 /// pieces, read with `read(2)` straight into a writer's spare capacity, cut into frames without
 /// copying, and the buffer reused once the frames are gone.
-@Suite("The read loop")
+@Suite("The read loop", .timeLimit(.minutes(5)))
 struct ReadLoopTests {
     @Test func framesComeOutWholeAndTheBufferIsReused() throws {
         let arena = try ArenaAllocator(.init(name: "read-loop"))

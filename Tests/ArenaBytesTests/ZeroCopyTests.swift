@@ -3,7 +3,7 @@ import Testing
 
 /// Every zero-copy claim, checked by address and by allocation counts (ours and, with
 /// jemalloc, every byte the thread allocated, Swift objects included).
-@Suite("Zero copy")
+@Suite("Zero copy", .timeLimit(.minutes(5)))
 struct ZeroCopyTests {
     @Test(arguments: [false, true])
     func cloneSliceSplitFreezeMergeAllocateNothingAndShareAddresses(threadLocalChunks: Bool) {

@@ -5,7 +5,7 @@ import Testing
 
 /// The C ABI, called in-process. Serialized: every test ends with the process-wide live-handle
 /// count back at zero, which only holds if no other test holds a handle meanwhile.
-@Suite("C ABI", .serialized)
+@Suite("C ABI", .serialized, .timeLimit(.minutes(5)))
 struct ArenaFFITests {
     // MARK: - Export
 

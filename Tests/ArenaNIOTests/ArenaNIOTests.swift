@@ -9,7 +9,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-@Suite("NIO and Foundation interop")
+@Suite("NIO and Foundation interop", .timeLimit(.minutes(5)))
 struct ArenaNIOTests {
     @Test func bytesFromAByteBufferShareItsAddressAndKeepItAlive() {
         var view: Bytes

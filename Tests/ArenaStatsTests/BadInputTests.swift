@@ -4,7 +4,7 @@ import Testing
 
 /// Bad input gets one line on standard error naming the file and the problem, exit code 2,
 /// nothing on standard output, and never a crash or a stack trace.
-@Suite struct BadInputTests {
+@Suite(.timeLimit(.minutes(5))) struct BadInputTests {
     enum Case: String, CaseIterable, CustomTestStringConvertible {
         case emptyFile, whitespaceOnly, truncatedJSON, truncatedAtStart, otherObject, topLevelArray, wrongFigureType
         case textFormatDump, missingFile, directory, plainText

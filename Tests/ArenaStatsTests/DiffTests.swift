@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// `arena-stats diff` between dumps of two real processes, checked against the dumps.
-@Suite struct DiffTests {
+@Suite(.timeLimit(.minutes(5))) struct DiffTests {
     /// Two dumps of single-threaded runs, one making four times the requests of the other.
     static let pair = Result {
         (try JemallocDumps.dump(count: 1500, threads: 1), try JemallocDumps.dump(count: 6000, threads: 1))

@@ -3,7 +3,7 @@ import ArenaStatsKit
 import Testing
 
 /// The JSON reader and the document model, on hand-made and real input.
-@Suite struct ParserTests {
+@Suite(.timeLimit(.minutes(5))) struct ParserTests {
     @Test func parsesValuesExactly() throws {
         let text =
             #"{"a": [1, -2.5e3, 18446744073709551615], "s": "tab\there \"q\" \u00e9 \ud83d\ude00", "t": true, "n": null, "a": 0}"#
@@ -113,7 +113,7 @@ import Testing
     }
 }
 
-@Suite struct FormatTests {
+@Suite(.timeLimit(.minutes(5))) struct FormatTests {
     @Test func numbers() {
         #expect(Format.fixed(0.26154, digits: 1) == "0.3")
         #expect(Format.fixed(-1.25, digits: 1) == "-1.3")

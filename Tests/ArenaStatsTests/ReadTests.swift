@@ -5,7 +5,7 @@ import Testing
 
 /// `arena-stats read` on dumps printed by real jemalloc-linked processes, checked against
 /// figures computed independently from the same JSON.
-@Suite struct ReadTests {
+@Suite(.timeLimit(.minutes(5))) struct ReadTests {
     @Test func reportsTheFiguresOfARealDump() throws {
         let dump = try JemallocDumps.full.get()
         let expected = try Expected(dump: dump)

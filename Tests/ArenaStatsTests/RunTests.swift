@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// `arena-stats run`: workloads on a real ArenaAllocator, our figures beside jemalloc's.
-@Suite struct RunTests {
+@Suite(.timeLimit(.minutes(5))) struct RunTests {
     @Test(arguments: Workload.allCases)
     func reportsOursBesideJemallocs(_ workload: Workload) throws {
         let report = try ArenaStatsTool.json(RunReport.self, ["run", workload.rawValue, "--seed", "7"])

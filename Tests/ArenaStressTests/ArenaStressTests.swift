@@ -9,7 +9,7 @@ import Testing
 /// Runs are kept small (the suite also runs under TSan and ASan), with few live bytes
 /// (`maxLiveBytes`), so the whole target takes seconds. The seed is `ARENA_TEST_SEED` or random,
 /// and every failure names it.
-@Suite("arena-stress workloads")
+@Suite("arena-stress workloads", .timeLimit(.minutes(5)))
 struct StressWorkloadTests {
     let seed = TestSeed.current
 
@@ -128,7 +128,7 @@ struct StressWorkloadTests {
 
 /// The command line of the built `arena-stress`: a short run succeeds, bad arguments give one
 /// line on standard error and exit status 2.
-@Suite("arena-stress command line")
+@Suite("arena-stress command line", .timeLimit(.minutes(5)))
 struct StressCommandLineTests {
     @Test("a short run prints the table summary and exits 0, without a progress line on a pipe")
     func shortRun() throws {

@@ -2,7 +2,7 @@ import Arena
 import Synchronization
 import Testing
 
-@Suite("ArenaAllocator")
+@Suite("ArenaAllocator", .timeLimit(.minutes(5)))
 struct ArenaAllocatorTests {
     @Test func regionMemoryLivesWhileAnyCopyLivesAndTheChunkGoesBackAfterTheLast() throws {
         let arena = try ArenaAllocator(.init(name: "lifetime"))
@@ -266,7 +266,7 @@ struct ArenaAllocatorTests {
     }
 }
 
-@Suite("Arena limits of about one chunk")
+@Suite("Arena limits of about one chunk", .timeLimit(.minutes(5)))
 struct OneChunkLimitTests {
     /// With a limit of one chunk, a full chunk that no view uses any more must be reused:
     /// the arena may not ask for a second chunk before giving back the first.

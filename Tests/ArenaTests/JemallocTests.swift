@@ -2,7 +2,7 @@
 import Arena
 import Testing
 
-@Suite("Jemalloc")
+@Suite("Jemalloc", .timeLimit(.minutes(5)))
 struct JemallocTests {
     @Test func versionIsJemalloc5() {
         #expect(Jemalloc.version.hasPrefix("5."))

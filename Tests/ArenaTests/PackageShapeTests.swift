@@ -5,7 +5,7 @@ import Testing
 /// The root package depends on swift-nio, swift-argument-parser and swift-docc-plugin and
 /// nothing else: a user of the library resolves no more than that. The example server brings
 /// its own dependencies in its own package (`Examples/arena-kv`).
-@Suite("Package shape")
+@Suite("Package shape", .timeLimit(.minutes(5)))
 struct PackageShapeTests {
     /// Every package the root package may resolve.
     static let allowed: Set<String> = [

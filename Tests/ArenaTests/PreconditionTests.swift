@@ -2,7 +2,7 @@ import Arena
 import Testing
 
 /// One exit test per precondition of the Arena module.
-@Suite("Arena preconditions")
+@Suite("Arena preconditions", .timeLimit(.minutes(5)))
 struct ArenaPreconditionTests {
     @Test func negativeByteCountTraps() async {
         await #expect(processExitsWith: .failure) {

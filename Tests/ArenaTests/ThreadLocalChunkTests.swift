@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// Arenas whose threads carve from chunks of their own.
-@Suite("Thread-local chunks")
+@Suite("Thread-local chunks", .timeLimit(.minutes(5)))
 struct ThreadLocalChunkTests {
     @Test func statisticsStayExact() throws {
         let arena = try ArenaAllocator(.init(name: "tlc", threadLocalChunks: true))

@@ -10,7 +10,7 @@ import Darwin
 /// Bad requests over raw sockets: a protocol error gets the documented reply and closes only the
 /// client that sent it, command errors leave the connection open, and a client that never reads
 /// its replies is throttled instead of growing the server's memory.
-@Suite struct BadInputTests {
+@Suite(.timeLimit(.minutes(5))) struct BadInputTests {
     /// One malformed request, the error reply it must get, and the server options it needs.
     struct ProtocolCase: CustomTestStringConvertible, Sendable {
         /// Shown as the test case's name.

@@ -9,7 +9,7 @@ import Darwin
 
 /// Every command of the spec (/work/notes/kv-spec.md) round-tripped through `redis-cli` against a
 /// real `arena-kv` process, with the exact replies Redis gives. Each test starts its own server.
-@Suite("Commands through redis-cli")
+@Suite("Commands through redis-cli", .timeLimit(.minutes(5)))
 struct CommandTests {
     /// `redis-cli --no-raw` prints an error reply this way.
     static func error(_ message: String) -> String { "(error) " + message }

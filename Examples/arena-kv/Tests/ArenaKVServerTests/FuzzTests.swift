@@ -15,7 +15,7 @@ import Darwin
 /// The seed comes from `ARENA_TEST_SEED` (decimal or `0x` hex) if set, else at random; each test
 /// prints it first, so `ARENA_TEST_SEED=<seed> swift test --filter FuzzTests` replays the inputs
 /// (each connection's bytes; how the four connections interleave is up to the scheduler).
-@Suite struct FuzzTests {
+@Suite(.timeLimit(.minutes(5))) struct FuzzTests {
     /// The seed of this run.
     static let seed: UInt64 = {
         if let text = ProcessInfo.processInfo.environment["ARENA_TEST_SEED"] {

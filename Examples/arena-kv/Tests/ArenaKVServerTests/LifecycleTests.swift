@@ -9,7 +9,7 @@ import Darwin
 
 /// How `arena-kv` starts, refuses to start, and stops: its command line, its one line at start,
 /// its shutdown on SIGINT and SIGTERM, and its exit statuses.
-@Suite("Start and shutdown")
+@Suite("Start and shutdown", .timeLimit(.minutes(5)))
 struct LifecycleTests {
     /// The name the shutdown line uses for `signal`.
     static func name(of signal: Int32) -> String {

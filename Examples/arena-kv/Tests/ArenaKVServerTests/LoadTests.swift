@@ -3,7 +3,7 @@ import Testing
 
 /// `arena-kv` under `redis-benchmark` (redis-tools 7.0): many clients, pipelined, with and
 /// without a memory limit in the way.
-@Suite("Load through redis-benchmark")
+@Suite("Load through redis-benchmark", .timeLimit(.minutes(5)))
 struct LoadTests {
     /// Requests per benchmarked command. Smaller where jemalloc is off, which is the sanitizer
     /// run, where everything is several times slower.

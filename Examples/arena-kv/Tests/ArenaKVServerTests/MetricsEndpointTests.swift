@@ -3,7 +3,7 @@ import Testing
 
 /// `--metrics-port`: the arena gauges published through swift-metrics, scraped over HTTP in
 /// Prometheus's text format.
-@Suite struct MetricsEndpointTests {
+@Suite(.timeLimit(.minutes(5))) struct MetricsEndpointTests {
     /// `GET path` on `port` with `Connection: close`; the whole response, which must end with
     /// the server closing the connection.
     func get(_ path: String, port: Int) throws -> String {

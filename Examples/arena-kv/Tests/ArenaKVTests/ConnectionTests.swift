@@ -6,7 +6,7 @@ import Testing
 
 /// `ConnectionHandler` on an `EmbeddedChannel`: pipelining, requests split at every byte,
 /// replies in Redis's words, and the connection closed after a protocol error.
-@Suite struct ConnectionTests {
+@Suite(.timeLimit(.minutes(5))) struct ConnectionTests {
     typealias R = EmbeddedConnection
 
     @Test func pipelinedRequestsGetTheirRepliesInOrder() throws {

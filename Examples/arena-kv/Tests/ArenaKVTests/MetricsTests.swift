@@ -4,7 +4,7 @@ import MetricsTestKit
 import Testing
 
 /// The arena statistics reach a swift-metrics backend as gauges.
-@Suite struct MetricsTests {
+@Suite(.timeLimit(.minutes(5))) struct MetricsTests {
     @Test func gaugesCarryTheArenaFigures() throws {
         let state = try ServerState(configuration: ServerConfiguration(maxMemory: 4 << 20))
         let connection = try EmbeddedConnection(state: state)

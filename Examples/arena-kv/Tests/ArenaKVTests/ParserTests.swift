@@ -2,7 +2,7 @@ import ArenaKV
 import Testing
 
 /// `RequestParser`: both request forms, requests split anywhere, and every protocol error.
-@Suite struct ParserTests {
+@Suite(.timeLimit(.minutes(5))) struct ParserTests {
     let parser = RequestParser(maximumBulkLength: 1 << 20)
 
     /// Parses `text` and returns the arguments as strings, grouped by request, and the outcome.

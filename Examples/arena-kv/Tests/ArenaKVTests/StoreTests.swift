@@ -4,7 +4,7 @@ import Testing
 
 /// `Store`: Redis semantics for each write, expiry on a manual clock, the arena's limit as
 /// `maxmemory`, and compaction.
-@Suite struct StoreTests {
+@Suite(.timeLimit(.minutes(5))) struct StoreTests {
     @Test func setAndGetCopyIntoTheStoreArena() throws {
         let store = try makeStore()
         let request = Bytes("SET key value")
