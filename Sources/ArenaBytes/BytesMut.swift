@@ -58,7 +58,7 @@ public struct BytesMut: ~Copyable, Sendable {
         }
     }
 
-    /// A writer with room for at least `capacity` bytes, in `ArenaAllocator.shared`.
+    /// A writer with room for at least `capacity` bytes, in ``/Arena/ArenaAllocator/shared``.
     ///
     /// The same as `init(capacity:in: .shared)`, minus a retain and release of the arena.
     ///
