@@ -5,12 +5,20 @@
 //   `write` (what code without a chain does). /dev/null costs the kernel no copy, so the figures
 //   are the syscall plus what each side does in user space.
 // - 10: a 4 KiB ByteBuffer turned into `Bytes` (zero-copy, keeps the buffer's storage) and a
-//   `Bytes` turned into a ByteBuffer (one copy), against ByteBuffer -> [UInt8] and back.
+//   `Bytes` turned into a ByteBuffer (one copy), against ByteBuffer -> [UInt8] and back; and
+//   what `Data(Bytes)` costs now that it copies (a `Data` that writes in place must never reach
+//   memory other views read), against `Data([UInt8])`.
 
 import ArenaBytes
 import ArenaNIO
 import Benchmark
 import NIOCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -96,6 +104,22 @@ func registerInterop() {
         withSlot([UInt8]()) { slot in
             measure(benchmark, ops: conversionsPerBatch) {
                 for _ in 0..<conversionsPerBatch { slot.pointee = Array(buffer.readableBytesView) }
+            }
+        }
+    }
+    register(conversions, .oursVariant, "Data(bytes) (one copy)", arena: true) { benchmark in
+        let bytes = Bytes(pattern(4096))
+        withSlot(Data()) { slot in
+            measure(benchmark, ops: conversionsPerBatch, arena: .shared) {
+                for _ in 0..<conversionsPerBatch { slot.pointee = Data(bytes) }
+            }
+        }
+    }
+    register(conversions, .peer, "Data(array) (copy)") { benchmark in
+        let array = pattern(4096)
+        withSlot(Data()) { slot in
+            measure(benchmark, ops: conversionsPerBatch) {
+                for _ in 0..<conversionsPerBatch { slot.pointee = Data(array) }
             }
         }
     }
