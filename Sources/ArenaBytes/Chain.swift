@@ -261,6 +261,7 @@ extension Chain {
     /// All the bytes as one view, as ``flattened(in:)``, throwing when the arena is full.
     ///
     /// - Throws: `ArenaError.limitExceeded` or `.outOfMemory`; the chain is unchanged.
+    /// - Complexity: O(segments) when the segments are adjacent (no copy); O(count) otherwise.
     public func tryFlattened(in arena: ArenaAllocator = .shared) throws(ArenaError) -> Bytes {
         let joined = coalesced()
         if joined.segmentCount <= 1 { return joined._head }
@@ -310,6 +311,8 @@ extension Chain: Collection {
         }
 
         /// Orders positions by segment, then offset.
+        ///
+        /// - Complexity: O(1).
         @inlinable
         public static func < (lhs: Index, rhs: Index) -> Bool {
             (lhs.segment, lhs.offset) < (rhs.segment, rhs.offset)
@@ -317,14 +320,21 @@ extension Chain: Collection {
     }
 
     /// The first byte's position.
+    ///
+    /// - Complexity: O(1).
     @inlinable
     public var startIndex: Index { Index(segment: 0, offset: 0) }
 
     /// The position after the last byte.
+    ///
+    /// - Complexity: O(1).
     @inlinable
     public var endIndex: Index { Index(segment: segmentCount, offset: 0) }
 
     /// The position after `position`.
+    ///
+    /// - Precondition: `position` is before `endIndex`.
+    /// - Complexity: O(1).
     @inlinable
     public func index(after position: Index) -> Index {
         precondition(position.segment < segmentCount, "Chain index past the end")
@@ -337,6 +347,7 @@ extension Chain: Collection {
     /// The byte at `position`.
     ///
     /// - Precondition: `position` is a valid index before `endIndex`.
+    /// - Complexity: O(1).
     @inlinable
     public subscript(position: Index) -> UInt8 {
         precondition(position.segment < segmentCount, "Chain index past the end")
@@ -361,7 +372,9 @@ extension Chain: Equatable {
 }
 
 extension Chain: ExpressibleByArrayLiteral {
-    /// A chain of the given views.
+    /// A chain of the given views; empty ones are dropped.
+    ///
+    /// - Complexity: O(segments); no byte is copied.
     @inlinable
     public init(arrayLiteral segments: Bytes...) {
         self.init(segments)
@@ -370,6 +383,8 @@ extension Chain: ExpressibleByArrayLiteral {
 
 extension Chain: CustomStringConvertible {
     /// The byte count and the segment sizes.
+    ///
+    /// - Complexity: O(segments).
     public var description: String {
         "Chain(\(_count) bytes in \(segmentCount) segments: \(segments.map(\.count)))"
     }
