@@ -21,7 +21,7 @@ import Synchronization
 /// first handler to see it over, cleared by the first to see it under the low mark) and counters.
 /// An arena cannot call back when a frame dies, so a paused handler checks on a timer of its own
 /// event loop (``checkInterval``), and a reading one checks after each read: one relaxed atomic
-/// load of ``Arena/ArenaAllocator/bytesReserved`` each time.
+/// load of `ArenaAllocator.bytesReserved` each time.
 public final class ArenaReadBackpressure: Sendable {
     /// Where a water mark lies.
     public enum Watermark: Sendable, Hashable {

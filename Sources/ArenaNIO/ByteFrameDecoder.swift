@@ -1,7 +1,7 @@
 public import ArenaBytes
 
 /// Cuts frames off the front of a connection's receive buffer: the arena's counterpart of
-/// SwiftNIO's `ByteToMessageDecoder`, over ``ArenaBytes/BytesMut`` instead of `ByteBuffer`.
+/// SwiftNIO's `ByteToMessageDecoder`, over `BytesMut` instead of `ByteBuffer`.
 ///
 /// ``ArenaFramingHandler`` appends the bytes of each read to a `BytesMut` and calls
 /// ``decode(_:)`` until it returns `nil`. A decoder removes a whole frame from the front of the
@@ -22,7 +22,7 @@ public import ArenaBytes
 /// reports it in ``bytesNeeded``, so the handler reserves room for it once instead of growing
 /// the buffer by doubling as the frame arrives.
 public protocol ByteFrameDecoder {
-    /// What the decoder yields: ``ArenaBytes/Bytes`` for the decoders of this module, or a
+    /// What the decoder yields: `Bytes` for the decoders of this module, or a
     /// parsed message of the decoder's protocol.
     associatedtype Frame
 

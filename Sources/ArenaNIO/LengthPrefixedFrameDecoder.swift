@@ -15,7 +15,7 @@ public import ArenaBytes
 /// let decoder = LengthPrefixedFrameDecoder(lengthType: UInt32.self, maximumFrameLength: 1 << 20)
 /// ```
 ///
-/// Frames come out as ``ArenaBytes/Bytes`` over the receive buffer's memory: nothing is copied.
+/// Frames come out as `Bytes` over the receive buffer's memory: nothing is copied.
 /// While a frame is unfinished, ``bytesNeeded`` tells the handler its whole size, so a large
 /// frame is received into one allocation.
 public struct LengthPrefixedFrameDecoder<Length: FixedWidthInteger & Sendable>: ByteFrameDecoder, Sendable {

@@ -7,7 +7,7 @@ public import ArenaBytes
 /// let decoder = LineFrameDecoder(maximumLineLength: 8 << 10)
 /// ```
 ///
-/// Lines come out as ``ArenaBytes/Bytes`` over the receive buffer's memory: nothing is copied.
+/// Lines come out as `Bytes` over the receive buffer's memory: nothing is copied.
 /// The decoder remembers how far it has looked for a newline, so a long line arriving in many
 /// small reads is scanned once, not once per read.
 public struct LineFrameDecoder: ByteFrameDecoder, Sendable {
