@@ -58,7 +58,15 @@ let package = Package(
             dependencies: ["ArenaBytes", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
-        .testTarget(name: "ArenaNIOTests", dependencies: ["ArenaNIO"], swiftSettings: testSettings),
+        .testTarget(
+            name: "ArenaNIOTests",
+            dependencies: [
+                "ArenaNIO", "ArenaTestSupport",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: testSettings
+        ),
         .target(name: "ArenaFFI", dependencies: ["ArenaBytes"], exclude: ["include"], swiftSettings: strict),
         .testTarget(name: "ArenaFFITests", dependencies: ["ArenaFFI"], swiftSettings: testSettings),
         // The executables' shared plumbing (one-line errors, byte counts, SplitMix64); not a product.

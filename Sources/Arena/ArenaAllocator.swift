@@ -181,3 +181,14 @@ public final class ArenaAllocator: Sendable {
         core.jemallocArena
     }
 }
+
+extension ArenaAllocator {
+    /// Frees the cached chunks (no `purge` of jemalloc's pages); returns how many there were.
+    /// For a caller waiting for ``bytesReserved`` to fall: cached chunks count in it.
+    ///
+    /// - Complexity: O(1): one trip through the arena's lock and at most four frees.
+    @discardableResult
+    package func dropCachedChunks() -> Int {
+        core.dropChunkCache()
+    }
+}
