@@ -42,6 +42,24 @@ public import NIOCore
 /// - When the arena refuses memory (its limit), the read is kept as NIO gave it and the
 ///   connection pauses until the memory is there: nothing is lost, nothing reordered.
 ///
+/// ### Pausing: one owner of `autoRead`
+/// The handler is the only one to set the channel's `autoRead`. It keeps a set of
+/// ``ReadPauseReasons``: ``ReadPauseReasons/memory`` is its own (the two limits above); a handler
+/// after it that must stop the reading for a reason of its own, a peer that does not read its
+/// replies say, calls ``pauseReading(_:)`` and later ``resumeReading(_:)`` instead of setting
+/// `autoRead` itself. Reading stops when the set becomes non-empty and resumes when it is empty
+/// again, so the memory pause and the writability pause cannot undo each other.
+///
+/// ```swift
+/// let framing = ArenaFramingHandler(decoder: decoder, arena: arena, maxBufferedBytes: 1 << 20)
+/// try channel.pipeline.syncOperations.addHandlers([framing, MyRequestHandler(framing: framing)])
+/// // in MyRequestHandler.channelWritabilityChanged(context:):
+/// //     context.channel.isWritable ? framing.resumeReading(.writability) : framing.pauseReading(.writability)
+/// ```
+///
+/// A pause stops the reads, not the frames: the frames of the bytes already received are still
+/// passed on, and the handler that paused holds them until it resumes.
+///
 /// The handler belongs to one channel and is used on its event loop only.
 public final class ArenaFramingHandler<Decoder: ByteFrameDecoder>: ChannelInboundHandler {
     /// Bytes as NIO read them.
@@ -58,7 +76,7 @@ public final class ArenaFramingHandler<Decoder: ByteFrameDecoder>: ChannelInboun
         public var bytesCopied = 0
         /// The frames passed on.
         public var frames = 0
-        /// How many times the connection paused reading.
+        /// How many times the connection stopped reading (`autoRead` off), for any reason.
         public var pauses = 0
     }
 
@@ -83,6 +101,10 @@ public final class ArenaFramingHandler<Decoder: ByteFrameDecoder>: ChannelInboun
     private var pending = CircularBuffer<ByteBuffer>()
     private var state = State.reading
     private var resumeCheck: RepeatedTask?
+    /// Why the connection is not reading; `autoRead` is off while it is not empty.
+    public private(set) var pauseReasons: ReadPauseReasons = []
+    /// The handler's place in its pipeline, from `handlerAdded` to `handlerRemoved`.
+    private var context: ChannelHandlerContext?
 
     private enum State {
         case reading
@@ -127,8 +149,53 @@ public final class ArenaFramingHandler<Decoder: ByteFrameDecoder>: ChannelInboun
         buffer.count + pending.reduce(0) { $0 + $1.readableBytes }
     }
 
-    /// Whether the connection is paused: over the arena's high-water mark, or waiting for memory.
+    /// Whether the connection is paused for memory (``ReadPauseReasons/memory``): over the
+    /// arena's high-water mark, or waiting for memory. ``pauseReasons`` holds every reason.
     public var isPaused: Bool { state == .paused }
+
+    // MARK: - Pausing for the handlers after this one
+
+    /// Stops reading for `reasons`, on top of any other reason already held; reading resumes
+    /// when ``resumeReading(_:)`` has removed every reason.
+    ///
+    /// Call it on the channel's event loop. Pausing again for a reason already held changes
+    /// nothing: reasons are a set, not a count.
+    ///
+    /// - Parameter reasons: ``ReadPauseReasons/writability``, ``ReadPauseReasons/application``
+    ///   or reasons of one's own.
+    /// - Precondition: `reasons` does not hold ``ReadPauseReasons/memory``, the handler's own.
+    public func pauseReading(_ reasons: ReadPauseReasons) {
+        precondition(!reasons.contains(.memory), "ArenaFramingHandler.pauseReading: .memory is the handler's own")
+        insert(reasons)
+    }
+
+    /// Removes `reasons` from those the connection is paused for; reading resumes if none
+    /// remains (a memory pause, say, stays until the arena has room).
+    ///
+    /// Call it on the channel's event loop. Removing a reason not held changes nothing.
+    ///
+    /// - Precondition: `reasons` does not hold ``ReadPauseReasons/memory``, the handler's own.
+    public func resumeReading(_ reasons: ReadPauseReasons) {
+        precondition(!reasons.contains(.memory), "ArenaFramingHandler.resumeReading: .memory is the handler's own")
+        remove(reasons)
+    }
+
+    private func insert(_ reasons: ReadPauseReasons) {
+        context?.eventLoop.preconditionInEventLoop()
+        let wasReading = pauseReasons.isEmpty
+        pauseReasons.formUnion(reasons)
+        if wasReading && !pauseReasons.isEmpty {
+            statistics.pauses += 1
+            setAutoRead(false)
+        }
+    }
+
+    private func remove(_ reasons: ReadPauseReasons) {
+        context?.eventLoop.preconditionInEventLoop()
+        let wasPaused = !pauseReasons.isEmpty
+        pauseReasons.subtract(reasons)
+        if wasPaused && pauseReasons.isEmpty { setAutoRead(true) }
+    }
 
     // MARK: - Channel events
 
@@ -150,6 +217,15 @@ public final class ArenaFramingHandler<Decoder: ByteFrameDecoder>: ChannelInboun
         }
     }
 
+    /// Remembers the pipeline, for ``pauseReading(_:)``; a reason given before is applied now.
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if !pauseReasons.isEmpty {
+            statistics.pauses += 1
+            setAutoRead(false)
+        }
+    }
+
     /// Stops the resume checks and lets go of the buffered bytes.
     public func channelInactive(context: ChannelHandlerContext) {
         close()
@@ -159,6 +235,7 @@ public final class ArenaFramingHandler<Decoder: ByteFrameDecoder>: ChannelInboun
     /// Stops the resume checks and lets go of the buffered bytes.
     public func handlerRemoved(context: ChannelHandlerContext) {
         close()
+        self.context = nil
     }
 
     // MARK: - Receiving
@@ -233,9 +310,8 @@ public final class ArenaFramingHandler<Decoder: ByteFrameDecoder>: ChannelInboun
 
     private func pause(context: ChannelHandlerContext) {
         state = .paused
-        statistics.pauses += 1
         backpressure?.connectionPaused()
-        setAutoRead(false, context: context)
+        insert(.memory)
         let interval = TimeAmount(backpressure?.checkInterval ?? .milliseconds(5))
         resumeCheck = scheduleResumeCheck(of: self, context: context, every: interval)
     }
@@ -250,6 +326,12 @@ public final class ArenaFramingHandler<Decoder: ByteFrameDecoder>: ChannelInboun
             holdsLargeStorage = false
         }
         if let backpressure, !backpressure.mayResume(ownBytes: buffer.capacity) { return }
+        let framesBefore = statistics.frames
+        defer {
+            // Frames passed on outside a read, as after one: a handler that writes its replies
+            // at the end of a read (`channelReadComplete`) writes them now.
+            if statistics.frames > framesBefore { context.fireChannelReadComplete() }
+        }
         while let next = pending.popFirst() {
             if let rest = receive(next, context: context) {
                 pending.prepend(rest)  // still no memory: keep the order
@@ -261,10 +343,12 @@ public final class ArenaFramingHandler<Decoder: ByteFrameDecoder>: ChannelInboun
         resumeCheck?.cancel()
         resumeCheck = nil
         backpressure?.connectionResumed()
-        setAutoRead(true, context: context)
+        remove(.memory)
     }
 
-    private func setAutoRead(_ on: Bool, context: ChannelHandlerContext) {
+    /// Sets `autoRead`: the one place that does.
+    private func setAutoRead(_ on: Bool) {
+        guard state != .closed, let context else { return }
         if let options = context.channel.syncOptions {
             try? options.setOption(ChannelOptions.autoRead, value: on)
         } else {
