@@ -3,7 +3,8 @@ import Metrics
 import NIOCore
 import NIOPosix
 
-/// The arena-kv server: a listening socket on SwiftNIO, a ``ConnectionHandler`` per client,
+/// The arena-kv server: a listening socket on SwiftNIO, an `ArenaFramingHandler` and a
+/// ``ConnectionHandler`` per client,
 /// and the housekeeping timers (active expiry and compaction ten times a second, metrics).
 ///
 /// ```swift
@@ -60,7 +61,7 @@ public final class KeyValueServer: Sendable {
                 .childChannelOption(.allocator, value: .arena)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ConnectionHandler(state: state))
+                        try ConnectionHandler.addHandlers(to: channel.pipeline.syncOperations, state: state)
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)

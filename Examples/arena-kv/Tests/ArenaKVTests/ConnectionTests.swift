@@ -148,6 +148,31 @@ import Testing
         #expect(connection.state.ioArena.bytesReserved < 1 << 20)
     }
 
+    /// A client that does not read its replies pauses its connection through the framing
+    /// handler, the one owner of `autoRead`; once it reads again, the held requests run.
+    @Test func aClientThatDoesNotReadIsPausedThroughTheFramingHandler() throws {
+        let connection = try EmbeddedConnection()
+        let value = String(repeating: "v", count: 10_000)
+        #expect(try connection.send(R.request("SET", "k", value)) == "+OK\r\n")
+        let framing = try connection.channel.pipeline.syncOperations.handler(type: ConnectionHandler.Framing.self)
+        connection.channel.isWritable = false
+        let reply = "$10000\r\n\(value)\r\n"
+        // Replies go out every 64 KiB: after the first 7 the channel is still not writable.
+        let replies = try connection.send(String(repeating: R.request("GET", "k"), count: 20))
+        #expect(replies == String(repeating: reply, count: 7))
+        #expect(framing.pauseReasons == .writability)
+        let autoRead = connection.channel.options.last { $0.option is ChannelOptions.Types.AutoReadOption }
+        #expect((autoRead?.value as? Bool) == false)
+        // Requests arriving meanwhile wait behind the held ones.
+        #expect(try connection.send(R.request("PING")) == "")
+        connection.channel.isWritable = true
+        connection.channel.pipeline.fireChannelWritabilityChanged()
+        #expect(try connection.replies() == String(repeating: reply, count: 13) + "+PONG\r\n")
+        #expect(framing.pauseReasons.isEmpty)
+        let resumed = connection.channel.options.last { $0.option is ChannelOptions.Types.AutoReadOption }
+        #expect((resumed?.value as? Bool) == true)
+    }
+
     @Test func infoCommandConfigAndSelect() throws {
         let connection = try EmbeddedConnection(ServerConfiguration(maxMemory: 1 << 20))
         try connection.send(R.request("SET", "k", "v", "EX", "100"))

@@ -68,7 +68,8 @@ final class EmbeddedConnection {
 
     init(state: ServerState) throws {
         self.state = state
-        channel = EmbeddedChannel(handler: ConnectionHandler(state: state))
+        channel = EmbeddedChannel()
+        try ConnectionHandler.addHandlers(to: channel.pipeline.syncOperations, state: state)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
     }
 
