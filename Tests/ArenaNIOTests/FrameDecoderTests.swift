@@ -5,7 +5,7 @@ import NIOCore
 import NIOEmbedded
 import Testing
 
-@Suite("Frame decoders behind ArenaFramingHandler")
+@Suite("Frame decoders behind ArenaFramingHandler", .timeLimit(.minutes(5)))
 struct FrameDecoderTests {
     static let bodies: [[UInt8]] = [
         [], [7], Array("hello".utf8), patternBody(index: 3, count: 300), [0, 0, 0, 0], patternBody(index: 5, count: 17),

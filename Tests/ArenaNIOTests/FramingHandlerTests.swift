@@ -5,7 +5,7 @@ import NIOCore
 import NIOEmbedded
 import Testing
 
-@Suite("ArenaFramingHandler: buffer reuse and backpressure")
+@Suite("ArenaFramingHandler: buffer reuse and backpressure", .timeLimit(.minutes(5)))
 struct FramingHandlerTests {
     /// 1,000 rounds of reads whose frames straddle the reads, every frame dropped by the next
     /// round: after a warm-up, not one new arena allocation (block or carve), not one refill.

@@ -8,7 +8,7 @@ import Testing
 
 /// Real sockets on 127.0.0.1: a client that sends far faster than the server's consumer drains,
 /// into an arena with a small limit.
-@Suite("ArenaFramingHandler over loopback", .serialized)
+@Suite("ArenaFramingHandler over loopback", .serialized, .timeLimit(.minutes(5)))
 struct LoopbackFramingTests {
     static let frameCount = 3000
     static let bodySize = 1000
