@@ -3,7 +3,7 @@
 /// Numbers keep their literal text, so 64-bit counters survive exactly (a `Double` would round
 /// them past 2^53) and each figure is converted once, by the reader that knows its type.
 /// Objects keep their members in document order; jemalloc repeats some keys (`opt.stats_print`
-/// appears twice in 5.3.0), and lookups return the first.
+/// appears twice in 5.3.0), and lookups return the first occurrence.
 package enum JSONValue: Sendable, Equatable {
     /// `null`.
     case null
@@ -64,6 +64,26 @@ package enum JSONValue: Sendable, Equatable {
             return (value, trailing)
         }
     }
+
+    /// Parses one JSON value that starts at `offset` of `bytes`, and says where it ends.
+    ///
+    /// - Parameters:
+    ///   - keeping: when set and the value is an object, the values of its other members are
+    ///     checked but not kept (they read as `null`), so unrelated JSON costs no memory.
+    /// - Returns: the value, the offset just after it, and the keys that repeat in an object
+    ///   with a different value (lookups use the first occurrence).
+    /// - Throws: ``JSONParseError``, its offset counted from the start of `bytes`.
+    package static func parse(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        at offset: Int,
+        keeping: String? = nil
+    ) throws(JSONParseError) -> (value: JSONValue, end: Int, conflictingKeys: [String]) {
+        var parser = JSONParser(bytes: bytes)
+        parser.offset = offset
+        parser.keepOnly = keeping
+        let value = try parser.parseValue(depth: 0)
+        return (value, parser.offset, parser.conflictingKeys)
+    }
 }
 
 /// The members of a JSON object, in document order, with lookup by key.
@@ -85,9 +105,18 @@ package struct JSONObject: Sendable, Equatable {
     package init() {}
 
     /// Appends a member; a repeated key keeps its first value for lookups.
-    package mutating func append(key: String, value: JSONValue) {
-        if firstIndex[key] == nil { firstIndex[key] = members.count }
+    ///
+    /// - Returns: `true` when `key` is already a member with a different value.
+    @discardableResult
+    package mutating func append(key: String, value: JSONValue) -> Bool {
+        var conflicts = false
+        if let first = firstIndex[key] {
+            conflicts = members[first].value != value
+        } else {
+            firstIndex[key] = members.count
+        }
         members.append(Member(key: key, value: value))
+        return conflicts
     }
 
     /// The value of the first member named `key`.
@@ -178,6 +207,12 @@ struct JSONParser {
 
     let bytes: UnsafeBufferPointer<UInt8>
     var offset = 0
+    /// When set, a top-level object keeps only this member's value (see `JSONValue.parse(_:at:keeping:)`).
+    var keepOnly: String?
+    /// Whether values are being checked without being kept.
+    var skipping = false
+    /// Keys that repeated with a different value.
+    var conflictingKeys: [String] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -247,8 +282,17 @@ struct JSONParser {
             offset += 1
             skipWhitespace()
             guard !atEnd else { throw error(.truncated(inside: "an object")) }
-            let value = try parseValue(depth: depth)
-            object.append(key: key, value: value)
+            if skipping {
+                _ = try parseValue(depth: depth)
+            } else if depth == 1, let keepOnly, key != keepOnly {
+                skipping = true
+                _ = try parseValue(depth: depth)
+                skipping = false
+                object.append(key: key, value: .null)
+            } else {
+                let value = try parseValue(depth: depth)
+                if object.append(key: key, value: value) { conflictingKeys.append(key) }
+            }
             skipWhitespace()
             guard !atEnd else { throw error(.truncated(inside: "an object")) }
             switch bytes[offset] {
@@ -273,7 +317,8 @@ struct JSONParser {
         while true {
             skipWhitespace()
             guard !atEnd else { throw error(.truncated(inside: "an array")) }
-            elements.append(try parseValue(depth: depth))
+            let element = try parseValue(depth: depth)
+            if !skipping { elements.append(element) }
             skipWhitespace()
             guard !atEnd else { throw error(.truncated(inside: "an array")) }
             switch bytes[offset] {
@@ -294,6 +339,17 @@ struct JSONParser {
         func flushRun(_ parser: inout JSONParser) throws(JSONParseError) {
             guard runStart < parser.offset else { return }
             let run = UnsafeBufferPointer(rebasing: parser.bytes[runStart..<parser.offset])
+            if parser.skipping {
+                var decoder = UTF8()
+                var iterator = run.makeIterator()
+                while true {
+                    switch decoder.decode(&iterator) {
+                    case .scalarValue: continue
+                    case .emptyInput: return
+                    case .error: throw parser.error(.unexpected("invalid UTF-8 in a string"), at: runStart)
+                    }
+                }
+            }
             guard let run = String(validating: run, as: UTF8.self) else {
                 throw parser.error(.unexpected("invalid UTF-8 in a string"), at: runStart)
             }
@@ -402,6 +458,7 @@ struct JSONParser {
             if !atEnd && (bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-")) { offset += 1 }
             try digits(&self)
         }
+        if skipping { return .null }
         return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self))
     }
 }
