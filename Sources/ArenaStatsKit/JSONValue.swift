@@ -69,7 +69,9 @@ package enum JSONValue: Sendable, Equatable {
     ///
     /// - Parameters:
     ///   - keeping: when set and the value is an object, the values of its other members are
-    ///     checked but not kept (they read as `null`), so unrelated JSON costs no memory.
+    ///     checked but not kept (they read as `null`), so unrelated JSON costs no memory; inside
+    ///     that member, only the sections of jemalloc's statistics that reports read are kept
+    ///   (see `JSONParser.keeps(_:depth:)`).
     /// - Returns: the value, the offset just after it, and the keys that repeat in an object
     ///   with a different value (lookups use the first occurrence).
     /// - Throws: ``JSONParseError``, its offset counted from the start of `bytes`.
@@ -98,8 +100,11 @@ package struct JSONObject: Sendable, Equatable {
 
     /// The members in document order (keys may repeat).
     package private(set) var members: [Member] = []
-    /// The position of each key's first member.
+    /// The position of each key's first member, once the object has more than
+    /// `indexThreshold` members (smaller ones are searched: a dictionary per small object
+    /// would double the memory a document takes).
     private var firstIndex: [String: Int] = [:]
+    private static let indexThreshold = 16
 
     /// An empty object.
     package init() {}
@@ -110,24 +115,35 @@ package struct JSONObject: Sendable, Equatable {
     @discardableResult
     package mutating func append(key: String, value: JSONValue) -> Bool {
         var conflicts = false
-        if let first = firstIndex[key] {
+        if let first = position(of: key) {
             conflicts = members[first].value != value
-        } else {
+        } else if members.count >= Self.indexThreshold {
             firstIndex[key] = members.count
         }
         members.append(Member(key: key, value: value))
+        if members.count == Self.indexThreshold {
+            for (offset, member) in members.enumerated() where firstIndex[member.key] == nil {
+                firstIndex[member.key] = offset
+            }
+        }
         return conflicts
+    }
+
+    /// The position of the first member named `key`.
+    private func position(of key: String) -> Int? {
+        if members.count >= Self.indexThreshold { return firstIndex[key] }
+        return members.firstIndex { $0.key == key }
     }
 
     /// The value of the first member named `key`.
     package subscript(key: String) -> JSONValue? {
-        guard let index = firstIndex[key] else { return nil }
+        guard let index = position(of: key) else { return nil }
         return members[index].value
     }
 
     /// The keys, in document order, each once.
     package var keys: [String] {
-        members.enumerated().compactMap { firstIndex[$0.element.key] == $0.offset ? $0.element.key : nil }
+        members.enumerated().compactMap { position(of: $0.element.key) == $0.offset ? $0.element.key : nil }
     }
 
     /// Two objects are equal when they have the same members in the same order.
@@ -224,6 +240,20 @@ struct JSONParser {
 
     private var atEnd: Bool { offset >= bytes.count }
 
+    /// The sections of jemalloc's statistics a report reads. Others are checked, not kept:
+    /// at the top level all but `keepOnly`; inside it all but these; at any depth the mutex,
+    /// extent and HPA statistics (their presence is kept, as `null`).
+    static let statisticsSections: Set<String> = ["version", "arenas", "stats", "stats.arenas"]
+    static let unreadSections: Set<String> = ["mutexes", "extents", "hpa_shard"]
+
+    static func keeps(_ key: String, depth: Int, keepOnly: String) -> Bool {
+        switch depth {
+        case 1: key == keepOnly
+        case 2: statisticsSections.contains(key)
+        default: !unreadSections.contains(key)
+        }
+    }
+
     mutating func skipWhitespace() {
         while offset < bytes.count {
             switch bytes[offset] {
@@ -284,7 +314,7 @@ struct JSONParser {
             guard !atEnd else { throw error(.truncated(inside: "an object")) }
             if skipping {
                 _ = try parseValue(depth: depth)
-            } else if depth == 1, let keepOnly, key != keepOnly {
+            } else if let keepOnly, !Self.keeps(key, depth: depth, keepOnly: keepOnly) {
                 skipping = true
                 _ = try parseValue(depth: depth)
                 skipping = false
