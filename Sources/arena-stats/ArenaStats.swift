@@ -26,7 +26,7 @@ struct ArenaStats: ParsableCommand {
             with one line on standard error naming the file and the problem.
 
             """ + examples,
-        version: ToolVersion.line(jemalloc: linkedJemallocVersion),
+        version: ToolVersion.line(tool: "arena-stats", jemalloc: linkedJemallocVersion),
         subcommands: [Read.self, Diff.self, Run.self]
     )
 

@@ -7,7 +7,7 @@ struct InputOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Read at most this many bytes of each input (digits with an optional K, M or G suffix).",
-            discussion: "Larger input is an error (exit 2). Default: 256M.",
+            discussion: "Larger input is an error (exit 2).",
             valueName: "bytes"
         )
     )

@@ -51,7 +51,12 @@ struct Read: ParsableCommand {
     @Flag(help: "List the statistics documents in the input (where each starts, its version and totals).")
     var list = false
 
-    @Option(help: "Whose size classes to show: merged, destroyed or an arena index.")
+    @Option(
+        help: ArgumentHelp(
+            "Whose size classes to show: merged, destroyed or an arena index.",
+            discussion: "By default: merged if present, else the only arena, else the sum of those listed."
+        )
+    )
     var arena: String?
 
     @Flag(help: "List size classes with nothing in use too.")

@@ -34,7 +34,7 @@ struct ArenaStress: ParsableCommand {
               arena-stress --threads 4 --duration 60
               arena-stress --operations 100000 --seed 42     replays exactly
             """,
-        version: ToolVersion.line(jemalloc: Runner.jemallocVersion)
+        version: ToolVersion.line(tool: "arena-stress", jemalloc: Runner.jemallocVersion)
     )
 
     @Option(

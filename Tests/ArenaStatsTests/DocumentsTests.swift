@@ -146,7 +146,7 @@ import Testing
     @Test func helpVersionAndTopMessages() throws {
         let version = try ArenaStatsTool.run(["--version"])
         #expect(version.status == 0)
-        #expect(version.stdoutText.contains("0.1.0-dev (jemalloc 5."), "\(version.stdoutText)")
+        #expect(version.stdoutText.hasPrefix("arena-stats 0.1.0-dev (jemalloc 5."), "\(version.stdoutText)")
         let help = try ArenaStatsTool.run(["--help"])
         #expect(help.stdoutText.contains("Examples:"))
         let readHelp = try ArenaStatsTool.run(["read", "--help"])

@@ -186,3 +186,17 @@ extension String {
         self = "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }
+
+/// What `arena-kv --version` prints: its version, the Redis version it answers as, and the
+/// jemalloc it runs on.
+public enum ArenaKVVersion {
+    /// `arena-kv 1.0 (answers as redis 7.0.0; jemalloc 5.3.0-…)`.
+    public static var description: String {
+        #if Jemalloc
+        let allocator = "jemalloc " + ((try? Jemalloc.readString("version")) ?? "?")
+        #else
+        let allocator = "libc malloc: built without the Jemalloc trait"
+        #endif
+        return "arena-kv 1.0 (answers as redis 7.0.0; \(allocator))"
+    }
+}

@@ -158,6 +158,12 @@ struct RedisFidelityTests {
         #expect(try server.reply("CONFIG", "GET", "nothing*") == "(empty array)")
     }
 
+    @Test func versionNamesRedisAndJemalloc() throws {
+        let result = try Tool.run("arena-kv", ["--version"])
+        #expect(result.status == 0)
+        #expect(result.stdout.hasPrefix("arena-kv 1.0 (answers as redis 7.0.0; jemalloc 5."), "\(result.stdout)")
+    }
+
     /// Inline commands (what a person types into nc): quotes group words, `\r` splits them.
     @Test func inlineQuoting() throws {
         let server = try KVServer.start()
