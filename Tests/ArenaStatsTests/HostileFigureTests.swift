@@ -59,6 +59,20 @@ import Testing
                 mutated = replacing(at: path[...], in: mutated, with: try JSONValue.parse(Array(value.utf8)).value)
             }
             _ = runPipeline(serialize(mutated), against: serialize(original))
+            if random.oneIn(4) {
+                // Several documents with other output between them, the last one maybe cut short.
+                var input = Array("noise before\n".utf8) + serialize(original) + Array("\n{not json\n".utf8)
+                input += serialize(mutated)
+                if random.oneIn(2) { input = Array(input.prefix(Int.random(in: 1...input.count, using: &random))) }
+                if let documents = try? StatsDocument.parseAll(input, source: "several") {
+                    for document in documents {
+                        if let report = try? StatsReport(document: document, source: "several") {
+                            _ = report.rendered(as: .table)
+                        }
+                    }
+                    _ = DocumentList(source: "several", documents: documents).rendered(as: .table)
+                }
+            }
         }
     }
 
