@@ -45,7 +45,7 @@ package struct StatsDiff: Sendable, Codable, Equatable {
         package init(before: Int?, after: Int?) {
             self.before = before
             self.after = after
-            self.change = before.flatMap { before in after.map { $0 - before } }
+            self.change = before.flatMap { before in after.flatMap { $0.checkedSubtract(before) } }
         }
 
         /// Whether the values differ (including one being absent).
@@ -137,7 +137,8 @@ extension StatsDiff {
         typealias Side = (document: StatsDocument, source: String)
         func largeRows(_ side: Side) throws(StatsInputError) -> [StatsReport.LargeClassRow] {
             let scope = try StatsReport.scope(of: side.document, requested: options.arena, source: side.source)
-            return StatsReport.largeClassRows(scope?.figures, general: side.document.general)
+            var saturation = Saturation()  // already named by the side's report
+            return StatsReport.largeClassRows(scope?.figures, general: side.document.general, saturation: &saturation)
         }
         self.init(
             old,
@@ -257,12 +258,14 @@ extension StatsDiff {
                 count: Change(before: x?.count, after: y?.count),
                 bytes: Change(before: x?.bytes, after: y?.bytes)
             )
-            let live = (x?.count ?? 0) + (y?.count ?? 0) > 0
+            let live = (x?.count ?? 0) > 0 || (y?.count ?? 0) > 0
             if live && (row.count.changed || listUnchangedClasses) { largeClasses.append(row) }
         }
 
         absent = old.absent.map { "before: \($0)" } + new.absent.map { "after: \($0)" }
         notes = old.notes.map { "before: \($0)" } + new.notes.map { "after: \($0)" }
+        notes += old.saturated.map { "before: saturated at 64 bits: \($0)" }
+        notes += new.saturated.map { "after: saturated at 64 bits: \($0)" }
         if old.sizeClasses.isEmpty != new.sizeClasses.isEmpty {
             notes.append("small size classes are listed on one side only: not compared")
         }

@@ -3,7 +3,7 @@
 /// Numbers keep their literal text, so 64-bit counters survive exactly (a `Double` would round
 /// them past 2^53) and each figure is converted once, by the reader that knows its type.
 /// Objects keep their members in document order; jemalloc repeats some keys (`opt.stats_print`
-/// appears twice in 5.3.0), and lookups return the first.
+/// appears twice in 5.3.0), and lookups return the first occurrence.
 package enum JSONValue: Sendable, Equatable {
     /// `null`.
     case null
@@ -64,6 +64,28 @@ package enum JSONValue: Sendable, Equatable {
             return (value, trailing)
         }
     }
+
+    /// Parses one JSON value that starts at `offset` of `bytes`, and says where it ends.
+    ///
+    /// - Parameters:
+    ///   - keeping: when set and the value is an object, the values of its other members are
+    ///     checked but not kept (they read as `null`), so unrelated JSON costs no memory; inside
+    ///     that member, only the sections of jemalloc's statistics that reports read are kept
+    ///   (see `JSONParser.keeps(_:depth:)`).
+    /// - Returns: the value, the offset just after it, and the keys that repeat in an object
+    ///   with a different value (lookups use the first occurrence).
+    /// - Throws: ``JSONParseError``, its offset counted from the start of `bytes`.
+    package static func parse(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        at offset: Int,
+        keeping: String? = nil
+    ) throws(JSONParseError) -> (value: JSONValue, end: Int, conflictingKeys: [String]) {
+        var parser = JSONParser(bytes: bytes)
+        parser.offset = offset
+        parser.keepOnly = keeping
+        let value = try parser.parseValue(depth: 0)
+        return (value, parser.offset, parser.conflictingKeys)
+    }
 }
 
 /// The members of a JSON object, in document order, with lookup by key.
@@ -78,27 +100,50 @@ package struct JSONObject: Sendable, Equatable {
 
     /// The members in document order (keys may repeat).
     package private(set) var members: [Member] = []
-    /// The position of each key's first member.
+    /// The position of each key's first member, once the object has more than
+    /// `indexThreshold` members (smaller ones are searched: a dictionary per small object
+    /// would double the memory a document takes).
     private var firstIndex: [String: Int] = [:]
+    private static let indexThreshold = 16
 
     /// An empty object.
     package init() {}
 
     /// Appends a member; a repeated key keeps its first value for lookups.
-    package mutating func append(key: String, value: JSONValue) {
-        if firstIndex[key] == nil { firstIndex[key] = members.count }
+    ///
+    /// - Returns: `true` when `key` is already a member with a different value.
+    @discardableResult
+    package mutating func append(key: String, value: JSONValue) -> Bool {
+        var conflicts = false
+        if let first = position(of: key) {
+            conflicts = members[first].value != value
+        } else if members.count >= Self.indexThreshold {
+            firstIndex[key] = members.count
+        }
         members.append(Member(key: key, value: value))
+        if members.count == Self.indexThreshold {
+            for (offset, member) in members.enumerated() where firstIndex[member.key] == nil {
+                firstIndex[member.key] = offset
+            }
+        }
+        return conflicts
+    }
+
+    /// The position of the first member named `key`.
+    private func position(of key: String) -> Int? {
+        if members.count >= Self.indexThreshold { return firstIndex[key] }
+        return members.firstIndex { $0.key == key }
     }
 
     /// The value of the first member named `key`.
     package subscript(key: String) -> JSONValue? {
-        guard let index = firstIndex[key] else { return nil }
+        guard let index = position(of: key) else { return nil }
         return members[index].value
     }
 
     /// The keys, in document order, each once.
     package var keys: [String] {
-        members.enumerated().compactMap { firstIndex[$0.element.key] == $0.offset ? $0.element.key : nil }
+        members.enumerated().compactMap { position(of: $0.element.key) == $0.offset ? $0.element.key : nil }
     }
 
     /// Two objects are equal when they have the same members in the same order.
@@ -178,6 +223,12 @@ struct JSONParser {
 
     let bytes: UnsafeBufferPointer<UInt8>
     var offset = 0
+    /// When set, a top-level object keeps only this member's value (see `JSONValue.parse(_:at:keeping:)`).
+    var keepOnly: String?
+    /// Whether values are being checked without being kept.
+    var skipping = false
+    /// Keys that repeated with a different value.
+    var conflictingKeys: [String] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -188,6 +239,20 @@ struct JSONParser {
     }
 
     private var atEnd: Bool { offset >= bytes.count }
+
+    /// The sections of jemalloc's statistics a report reads. Others are checked, not kept:
+    /// at the top level all but `keepOnly`; inside it all but these; at any depth the mutex,
+    /// extent and HPA statistics (their presence is kept, as `null`).
+    static let statisticsSections: Set<String> = ["version", "arenas", "stats", "stats.arenas"]
+    static let unreadSections: Set<String> = ["mutexes", "extents", "hpa_shard"]
+
+    static func keeps(_ key: String, depth: Int, keepOnly: String) -> Bool {
+        switch depth {
+        case 1: key == keepOnly
+        case 2: statisticsSections.contains(key)
+        default: !unreadSections.contains(key)
+        }
+    }
 
     mutating func skipWhitespace() {
         while offset < bytes.count {
@@ -247,8 +312,17 @@ struct JSONParser {
             offset += 1
             skipWhitespace()
             guard !atEnd else { throw error(.truncated(inside: "an object")) }
-            let value = try parseValue(depth: depth)
-            object.append(key: key, value: value)
+            if skipping {
+                _ = try parseValue(depth: depth)
+            } else if let keepOnly, !Self.keeps(key, depth: depth, keepOnly: keepOnly) {
+                skipping = true
+                _ = try parseValue(depth: depth)
+                skipping = false
+                object.append(key: key, value: .null)
+            } else {
+                let value = try parseValue(depth: depth)
+                if object.append(key: key, value: value) { conflictingKeys.append(key) }
+            }
             skipWhitespace()
             guard !atEnd else { throw error(.truncated(inside: "an object")) }
             switch bytes[offset] {
@@ -273,7 +347,8 @@ struct JSONParser {
         while true {
             skipWhitespace()
             guard !atEnd else { throw error(.truncated(inside: "an array")) }
-            elements.append(try parseValue(depth: depth))
+            let element = try parseValue(depth: depth)
+            if !skipping { elements.append(element) }
             skipWhitespace()
             guard !atEnd else { throw error(.truncated(inside: "an array")) }
             switch bytes[offset] {
@@ -294,6 +369,17 @@ struct JSONParser {
         func flushRun(_ parser: inout JSONParser) throws(JSONParseError) {
             guard runStart < parser.offset else { return }
             let run = UnsafeBufferPointer(rebasing: parser.bytes[runStart..<parser.offset])
+            if parser.skipping {
+                var decoder = UTF8()
+                var iterator = run.makeIterator()
+                while true {
+                    switch decoder.decode(&iterator) {
+                    case .scalarValue: continue
+                    case .emptyInput: return
+                    case .error: throw parser.error(.unexpected("invalid UTF-8 in a string"), at: runStart)
+                    }
+                }
+            }
             guard let run = String(validating: run, as: UTF8.self) else {
                 throw parser.error(.unexpected("invalid UTF-8 in a string"), at: runStart)
             }
@@ -402,6 +488,7 @@ struct JSONParser {
             if !atEnd && (bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-")) { offset += 1 }
             try digits(&self)
         }
+        if skipping { return .null }
         return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self))
     }
 }

@@ -38,7 +38,7 @@ private func field<T>(_ value: T?) -> String {
 
 extension StatsReport {
     /// Columns: `section,scope,index,size,figure,value`. Sections: `info`, `total`, `arena`,
-    /// `size_class`, `large_class`, `top_waste`, `absent`, `note`; figures are named as in the JSON.
+    /// `size_class`, `large_class`, `top_waste`, `absent`, `note`, `saturated`; figures are named as in the JSON.
     package func renderCSV() -> String {
         var csv = CSVWriter(header: ["section", "scope", "index", "size", "figure", "value"])
         csv.append(["info", "", "", "", "source", source])
@@ -85,6 +85,7 @@ extension StatsReport {
         }
         for line in absent { csv.append(["absent", "", "", "", "", line]) }
         for line in notes { csv.append(["note", "", "", "", "", line]) }
+        for line in saturated { csv.append(["saturated", "", "", "", "", line]) }
         return csv.text
     }
 

@@ -37,7 +37,7 @@ extension StatsReport {
 
         if let totals {
             out.title("Totals")
-            var table = TextTable([.init("figure", .left), .init("bytes"), .init("")])
+            var table = TextTable([.init("figure", .left), .init("bytes"), .init("readable / formula", .left)])
             let figures: [(String, Int?)] = [
                 ("allocated", totals.allocated), ("active", totals.active), ("metadata", totals.metadata),
                 ("resident", totals.resident), ("mapped", totals.mapped), ("retained", totals.retained),
@@ -98,6 +98,7 @@ extension StatsReport {
         }
         out.list("Absent", absent)
         out.list("Notes", notes)
+        out.list("Saturated (too large for 64 bits; shown as 9223372036854775807, not exact)", saturated)
         return out.text
     }
 
@@ -114,7 +115,11 @@ extension StatsReport {
                 String(row.index), Format.cell(row.size), Format.cell(row.regionsPerSlab), String(row.slabs),
                 String(row.regionsInUse), Format.percent(row.utilization), Format.humanBytes(row.wastedBytes),
             ]
-            if barWidth > 0 { cells.append("|" + Format.bar(row.utilization, width: barWidth) + "|") }
+            if barWidth > 0 {
+                let bar =
+                    row.size == nil ? Format.unknownBar(width: barWidth) : Format.bar(row.utilization, width: barWidth)
+                cells.append("|" + bar + "|")
+            }
             table.append(cells)
         }
         return table
@@ -190,7 +195,11 @@ extension StatsDiff {
                     Format.percent(row.utilizationAfter),
                 ]
                 if options.barWidth > 0 {
-                    cells.append("|" + Format.bar(row.utilizationAfter, width: options.barWidth) + "|")
+                    let width = options.barWidth
+                    let bar =
+                        row.size == nil
+                        ? Format.unknownBar(width: width) : Format.bar(row.utilizationAfter, width: width)
+                    cells.append("|" + bar + "|")
                 }
                 table.append(cells)
             }

@@ -24,6 +24,9 @@ package struct StatsReport: Sendable, Codable, Equatable {
     package var absent: [String]
     /// What the reader did to the input (bytes skipped), one line each.
     package var notes: [String]
+    /// Figures too large for 64 bits (a product or sum of input figures that overflows), shown
+    /// as the largest 64-bit value rather than exact; empty for any real jemalloc dump.
+    package var saturated: [String]
 
     /// How a report is built.
     package struct Options: Sendable, Equatable {
@@ -149,8 +152,11 @@ extension StatsReport {
         self.source = source
         self.version = document.version
         self.totals = document.totals.map(Self.totals)
+        var saturation = document.saturation
         let pageSize = document.general?.pageSize
-        self.arenas = document.arenas.sorted { $0.key < $1.key }.map { Self.arenaRow($0, pageSize: pageSize) }
+        self.arenas = document.arenas.sorted { $0.key < $1.key }.map {
+            Self.arenaRow($0, pageSize: pageSize, saturation: &saturation)
+        }
         self.absent = document.absences.map(\.description)
         self.notes = document.notes
         if document.general != nil && pageSize == nil {
@@ -159,9 +165,12 @@ extension StatsReport {
 
         let scope = try Self.scope(of: document, requested: options.arena, source: source)
         self.sizeClassScope = scope?.name
-        let rows = Self.sizeClassRows(scope?.figures, general: document.general)
+        let rows = Self.sizeClassRows(scope?.figures, general: document.general, saturation: &saturation)
         self.sizeClasses = options.includeIdleClasses ? rows : rows.filter { $0.slabs > 0 }
-        self.largeClasses = Self.largeClassRows(scope?.figures, general: document.general).filter { $0.count > 0 }
+        self.largeClasses = Self.largeClassRows(scope?.figures, general: document.general, saturation: &saturation)
+            .filter { $0.count > 0 }
+        if let scope { saturation.merge(scope.saturation) }
+        self.saturated = saturation.figures
         self.topWasters = Array(
             rows.filter { ($0.wastedBytes ?? 0) > 0 }
                 .sorted { ($0.wastedBytes!, $1.index) > ($1.wastedBytes!, $0.index) }
@@ -182,27 +191,31 @@ extension StatsReport {
         )
     }
 
-    static func arenaRow(_ arena: ArenaFigures, pageSize: Int?) -> ArenaRow {
-        func bytes(_ pages: Int?) -> Int? {
+    static func arenaRow(_ arena: ArenaFigures, pageSize: Int?, saturation: inout Saturation) -> ArenaRow {
+        func bytes(_ pages: Int?, _ name: String) -> Int? {
             guard let pages, let pageSize else { return nil }
-            return pages * pageSize
+            return saturation.product(pages, pageSize, "arena \(arena.key) \(name) (pages × page size)")
         }
-        let active = bytes(arena.activePages)
+        var allocated: Int?
+        if let small = arena.smallAllocated, let large = arena.largeAllocated {
+            allocated = saturation.sum(small, large, "arena \(arena.key) allocated (small + large)")
+        }
+        let active = bytes(arena.activePages, "active")
         return ArenaRow(
             arena: arena.key,
             threads: arena.threads,
             smallAllocated: arena.smallAllocated,
             largeAllocated: arena.largeAllocated,
-            allocated: arena.allocated,
+            allocated: allocated,
             active: active,
-            dirty: bytes(arena.dirtyPages),
-            muzzy: bytes(arena.muzzyPages),
+            dirty: bytes(arena.dirtyPages, "dirty"),
+            muzzy: bytes(arena.muzzyPages, "muzzy"),
             resident: arena.resident,
             mapped: arena.mapped,
             retained: arena.retained,
             metadata: arena.metadata,
             threadCache: arena.threadCacheBytes,
-            fragmentation: fragmentation(allocated: arena.allocated, active: active)
+            fragmentation: fragmentation(allocated: allocated, active: active)
         )
     }
 
@@ -222,6 +235,8 @@ extension StatsReport {
     struct Scope {
         var name: String
         var figures: ArenaFigures
+        /// Counters that saturated when arenas were summed.
+        var saturation = Saturation()
     }
 
     /// Picks the requested arena, else merged, else the only arena, else the sum of all listed.
@@ -246,7 +261,9 @@ extension StatsReport {
         guard let first = parts.first else { return nil }
         if parts.count == 1 { return Scope(name: name(of: first.key), figures: first) }
         let names = parts.map(\.key.description).joined(separator: ", ")
-        return Scope(name: "sum of arenas \(names)", figures: sum(parts))
+        var saturation = Saturation()
+        let figures = sum(parts, saturation: &saturation)
+        return Scope(name: "sum of arenas \(names)", figures: figures, saturation: saturation)
     }
 
     static func name(of key: ArenaKey) -> String {
@@ -255,7 +272,7 @@ extension StatsReport {
     }
 
     /// Sums the size-class counters of several arenas (what jemalloc's merged entry holds).
-    static func sum(_ parts: [ArenaFigures]) -> ArenaFigures {
+    static func sum(_ parts: [ArenaFigures], saturation: inout Saturation) -> ArenaFigures {
         var total = ArenaFigures(key: .merged)
         for part in parts {
             if let bins = part.bins {
@@ -265,19 +282,26 @@ extension StatsReport {
                         sum.append(bin)
                         continue
                     }
-                    sum[index].regionsInUse += bin.regionsInUse
-                    sum[index].slabs += bin.slabs
-                    sum[index].nonfullSlabs += bin.nonfullSlabs
-                    sum[index].allocations += bin.allocations
-                    sum[index].deallocations += bin.deallocations
-                    sum[index].requests += bin.requests
+                    let name = "size class \(index)"
+                    var row = sum[index]
+                    row.regionsInUse = saturation.sum(row.regionsInUse, bin.regionsInUse, "\(name) curregs (sum)")
+                    row.slabs = saturation.sum(row.slabs, bin.slabs, "\(name) curslabs (sum)")
+                    row.nonfullSlabs = saturation.sum(row.nonfullSlabs, bin.nonfullSlabs, "\(name) nonfull_slabs (sum)")
+                    row.allocations = saturation.sum(row.allocations, bin.allocations, "\(name) nmalloc (sum)")
+                    row.deallocations = saturation.sum(row.deallocations, bin.deallocations, "\(name) ndalloc (sum)")
+                    row.requests = saturation.sum(row.requests, bin.requests, "\(name) nrequests (sum)")
+                    sum[index] = row
                 }
                 total.bins = sum
             }
             if let counts = part.largeClassCounts {
                 var sum = total.largeClassCounts ?? []
                 for (index, count) in counts.enumerated() {
-                    if index == sum.count { sum.append(count) } else { sum[index] += count }
+                    if index == sum.count {
+                        sum.append(count)
+                    } else {
+                        sum[index] = saturation.sum(sum[index], count, "large class \(index) curlextents (sum)")
+                    }
                 }
                 total.largeClassCounts = sum
             }
@@ -286,34 +310,61 @@ extension StatsReport {
     }
 
     /// Every small size class of `figures`, idle ones included.
-    static func sizeClassRows(_ figures: ArenaFigures?, general: StatsDocument.General?) -> [SizeClassRow] {
+    static func sizeClassRows(
+        _ figures: ArenaFigures?,
+        general: StatsDocument.General?,
+        saturation: inout Saturation
+    ) -> [SizeClassRow] {
         guard let bins = figures?.bins else { return [] }
-        return bins.enumerated().map { index, bin in
+        var rows: [SizeClassRow] = []
+        rows.reserveCapacity(bins.count)
+        for (index, bin) in bins.enumerated() {
             let sizeClass = general.flatMap { index < $0.binClasses.count ? $0.binClasses[index] : nil }
-            let capacity = sizeClass.map { bin.slabs * $0.regionsPerSlab }
-            return SizeClassRow(
-                index: index,
-                size: sizeClass?.size,
-                regionsPerSlab: sizeClass?.regionsPerSlab,
-                regionsInUse: bin.regionsInUse,
-                slabs: bin.slabs,
-                nonfullSlabs: bin.nonfullSlabs,
-                capacity: capacity,
-                utilization: ratio(bin.regionsInUse, capacity),
-                allocatedBytes: sizeClass.map { bin.regionsInUse * $0.size },
-                wastedBytes: sizeClass.map { max(0, capacity! - bin.regionsInUse) * $0.size },
-                allocations: bin.allocations,
-                deallocations: bin.deallocations
+            let name = "size class \(index)"
+            let capacity = sizeClass.map {
+                saturation.product(bin.slabs, $0.regionsPerSlab, "\(name) capacity (slabs × regions per slab)")
+            }
+            let allocatedBytes = sizeClass.map {
+                saturation.product(bin.regionsInUse, $0.size, "\(name) allocated bytes (regions × size)")
+            }
+            let wastedBytes = sizeClass.map {
+                let free = max(0, saturation.difference(capacity!, bin.regionsInUse, "\(name) free regions"))
+                return saturation.product(free, $0.size, "\(name) wasted bytes (free regions × size)")
+            }
+            rows.append(
+                SizeClassRow(
+                    index: index,
+                    size: sizeClass?.size,
+                    regionsPerSlab: sizeClass?.regionsPerSlab,
+                    regionsInUse: bin.regionsInUse,
+                    slabs: bin.slabs,
+                    nonfullSlabs: bin.nonfullSlabs,
+                    capacity: capacity,
+                    utilization: ratio(bin.regionsInUse, capacity),
+                    allocatedBytes: allocatedBytes,
+                    wastedBytes: wastedBytes,
+                    allocations: bin.allocations,
+                    deallocations: bin.deallocations
+                )
             )
         }
+        return rows
     }
 
     /// Every large size class of `figures`, idle ones included.
-    static func largeClassRows(_ figures: ArenaFigures?, general: StatsDocument.General?) -> [LargeClassRow] {
+    static func largeClassRows(
+        _ figures: ArenaFigures?,
+        general: StatsDocument.General?,
+        saturation: inout Saturation
+    ) -> [LargeClassRow] {
         guard let counts = figures?.largeClassCounts else { return [] }
-        return counts.enumerated().map { index, count in
+        var rows: [LargeClassRow] = []
+        rows.reserveCapacity(counts.count)
+        for (index, count) in counts.enumerated() {
             let size = general.flatMap { index < $0.largeClassSizes.count ? $0.largeClassSizes[index] : nil }
-            return LargeClassRow(index: index, size: size, count: count, bytes: size.map { $0 * count })
+            let bytes = size.map { saturation.product($0, count, "large class \(index) bytes (size × curlextents)") }
+            rows.append(LargeClassRow(index: index, size: size, count: count, bytes: bytes))
         }
+        return rows
     }
 }

@@ -140,9 +140,20 @@ extension RunReport {
                 let document = try StatsDocument.parse(Array(Jemalloc.statisticsJSON().utf8), source: source)
                 if let figures = document.arena(.index(Int(index))) {
                     let general = document.general
-                    phase.jemallocDocumentArena = StatsReport.arenaRow(figures, pageSize: general?.pageSize)
-                    phase.sizeClasses = StatsReport.sizeClassRows(figures, general: general).filter { $0.slabs > 0 }
-                    phase.largeClasses = StatsReport.largeClassRows(figures, general: general).filter { $0.count > 0 }
+                    var saturation = Saturation()
+                    phase.jemallocDocumentArena = StatsReport.arenaRow(
+                        figures,
+                        pageSize: general?.pageSize,
+                        saturation: &saturation
+                    )
+                    phase.sizeClasses = StatsReport.sizeClassRows(figures, general: general, saturation: &saturation)
+                        .filter { $0.slabs > 0 }
+                    phase.largeClasses = StatsReport.largeClassRows(
+                        figures,
+                        general: general,
+                        saturation: &saturation
+                    ).filter { $0.count > 0 }
+                    notes += saturation.figures.map { "\(name): saturated at 64 bits: \($0)" }
                 } else {
                     notes.append("\(name): arena \(index) is not in jemalloc's JSON statistics")
                 }
@@ -159,7 +170,7 @@ extension RunReport {
         let j = ours.jemalloc
         let liveBlocks = j.map {
             Int(truncatingIfNeeded: $0.smallAllocations &- $0.smallDeallocations)
-                + Int(truncatingIfNeeded: $0.largeAllocations &- $0.largeDeallocations)
+                .saturatingAdd(Int(truncatingIfNeeded: $0.largeAllocations &- $0.largeDeallocations))
         }
         let blocksMade = j.map { Int(truncatingIfNeeded: $0.smallAllocations &+ $0.largeAllocations) }
         return [

@@ -1,20 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension StatsDocument {
     /// The line jemalloc's text-format report starts with.
-    static let textFormatMarker = "___ Begin jemalloc statistics ___"
+    static let textFormatMarker = Array("___ Begin jemalloc statistics ___".utf8)
 
-    /// Reads a statistics document from the bytes of a file or stream.
+    /// How every JSON document jemalloc prints starts (it prints JSON without spaces).
+    static let jsonMarker = Array(#"{"jemalloc":"#.utf8)
+
+    /// How far into input that does not start as JSON the reader looks for jemalloc's output
+    /// (a JSON document or a text report) before calling it garbage: 4 MiB.
+    package static let sniffLength = 4 << 20
+
+    /// Refuses input whose start already rules out statistics: the first byte that is not
+    /// whitespace cannot start JSON, and neither a JSON document nor a text report of jemalloc
+    /// begins within the first ``sniffLength`` bytes. Called on the first bytes read, so
+    /// garbage is refused without reading all of it; a prefix that does not rule the input out
+    /// says nothing.
     ///
-    /// Whatever a process printed to standard error before the JSON (warnings, its own output)
-    /// is skipped, and so is anything after it; ``notes`` says how much. A text-format report,
-    /// an empty input, JSON cut short, other JSON, and JSON whose figures have the wrong types
-    /// are errors naming `source`.
+    /// - Throws: ``StatsInputError`` of kind `notJSON`.
+    package static func rejectEarly(_ prefix: ArraySlice<UInt8>, source: String) throws(StatsInputError) {
+        try prefix.withUnsafeBufferPointer { buffer throws(StatsInputError) in
+            guard let first = buffer.firstIndex(where: { !isJSONWhitespace($0) }) else { return }
+            guard buffer[first] != UInt8(ascii: "{") && buffer[first] != UInt8(ascii: "[") else { return }
+            let window = UnsafeBufferPointer(rebasing: buffer[..<min(buffer.count, sniffLength)])
+            if search(jsonMarker, in: window, from: first) != nil { return }
+            if search(textFormatMarker, in: window, from: first) != nil { return }
+            guard buffer.count >= sniffLength || first + jsonMarker.count < buffer.count else { return }
+            let error = JSONParseError(
+                reason: .unexpected("\(describeByte(buffer[first])) where a value was expected"),
+                offset: first,
+                in: buffer
+            )
+            throw StatsInputError(source: source, kind: .notJSON, detail: "not JSON: \(error)")
+        }
+    }
+
+    /// Reads the statistics document numbered `index` (from 1), by default the last one.
+    ///
+    /// See ``parseAll(_:source:)`` for what the input may hold.
+    ///
+    /// - Throws: ``StatsInputError``, with one of its kinds; `notFound` for a document number
+    ///   past the last.
+    package static func parse(
+        _ bytes: [UInt8],
+        source: String,
+        document index: Int? = nil
+    ) throws(StatsInputError) -> StatsDocument {
+        let documents = try parseAll(bytes, source: source)
+        let chosen = index ?? documents.count
+        guard chosen >= 1 && chosen <= documents.count else {
+            let count = documents.count == 1 ? "1 document" : "\(documents.count) documents"
+            throw StatsInputError(
+                source: source,
+                kind: .notFound,
+                detail: "no document \(chosen): the input holds \(count)"
+            )
+        }
+        var document = documents[chosen - 1]
+        if documents.count > 1 {
+            let which = chosen == documents.count ? "the last" : "document \(chosen)"
+            document.notes.insert(
+                "the input holds \(documents.count) statistics documents; this is \(which) (see --list, --document)",
+                at: 0
+            )
+        }
+        return document
+    }
+
+    /// Reads every statistics document in the bytes of a file or stream, in input order.
+    ///
+    /// jemalloc prints a JSON document at exit, and with `stats_interval` one per interval;
+    /// pipelines concatenate the output of several processes. Whatever else is in the input is
+    /// skipped: a process's own output, and jemalloc's text-format reports (printed during the
+    /// run when `stats_interval_opts` lacks `J`); ``notes`` says how much. A document after the
+    /// first starts with `{"jemalloc":`, as jemalloc prints it; the first may be any JSON
+    /// (reformatted output). Input that does not start as JSON must show jemalloc's output
+    /// within its first ``sniffLength`` bytes.
+    ///
+    /// A text-format report without JSON, an empty input, JSON cut short (unless a complete
+    /// document came before: then the cut one is named in the notes and ignored), other JSON,
+    /// and JSON whose figures have the wrong types are errors naming `source`.
     ///
     /// - Parameters:
     ///   - bytes: the input.
     ///   - source: how to name the input in errors: the path, or `<stdin>`.
     /// - Throws: ``StatsInputError``, with one of its kinds.
     /// - Complexity: O(n) in the input's length.
-    package static func parse(_ bytes: [UInt8], source: String) throws(StatsInputError) -> StatsDocument {
+    package static func parseAll(_ bytes: [UInt8], source: String) throws(StatsInputError) -> [StatsDocument] {
+        try rejectEarly(bytes[...], source: source)
+        return try bytes.withUnsafeBufferPointer { buffer throws(StatsInputError) in
+            try parseAll(buffer, source: source)
+        }
+    }
+
+    private static func parseAll(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        source: String
+    ) throws(StatsInputError) -> [StatsDocument] {
         func fail(_ kind: StatsInputError.Kind, _ detail: String) -> StatsInputError {
             StatsInputError(source: source, kind: kind, detail: detail)
         }
@@ -24,18 +112,22 @@ extension StatsDocument {
                 "empty input; expected jemalloc's JSON statistics (malloc_stats_print with the J option)"
             )
         }
+        func line(of offset: Int) -> Int {
+            1 + UnsafeBufferPointer(rebasing: bytes[..<offset]).count(where: { $0 == UInt8(ascii: "\n") })
+        }
         var start = first
         var notes: [String] = []
+        var skippedBetween = 0
         if bytes[first] != UInt8(ascii: "{") && bytes[first] != UInt8(ascii: "[") {
-            if let marker = bytes.firstRange(of: Array(textFormatMarker.utf8)) {
-                let line = 1 + bytes[..<marker.lowerBound].count(where: { $0 == UInt8(ascii: "\n") })
-                throw fail(
-                    .textFormat,
-                    "jemalloc's text-format statistics\(line > 1 ? " (from line \(line))" : ""), not JSON: "
-                        + "print them with stats_print_opts:J (malloc_stats_print option \"J\")"
-                )
-            }
-            guard let json = bytes.firstRange(of: Array(#"{"jemalloc":"#.utf8)) else {
+            guard let json = search(jsonMarker, in: bytes, from: first) else {
+                if let marker = search(textFormatMarker, in: bytes, from: first) {
+                    let line = line(of: marker)
+                    throw fail(
+                        .textFormat,
+                        "jemalloc's text-format statistics\(line > 1 ? " (from line \(line))" : ""), not JSON: "
+                            + "print them with stats_print_opts:J (malloc_stats_print option \"J\")"
+                    )
+                }
                 let error = JSONParseError(
                     reason: .unexpected("\(describeByte(bytes[first])) where a value was expected"),
                     offset: first,
@@ -43,32 +135,64 @@ extension StatsDocument {
                 )
                 throw fail(.notJSON, "not JSON: \(error)")
             }
-            start = json.lowerBound
-            notes.append("skipped \(start) bytes of other output before the JSON statistics")
+            start = json
+            let text = search(textFormatMarker, in: UnsafeBufferPointer(rebasing: bytes[..<json]), from: first) != nil
+            notes.append(
+                "skipped \(start) bytes of \(text ? "text-format reports and " : "")other output before the JSON statistics"
+            )
         }
-        let input = start == 0 ? bytes : Array(bytes[start...])
-        let parsed: (value: JSONValue, trailingBytes: Int)
-        do {
-            parsed = try JSONValue.parse(input, allowTrailing: true)
-        } catch {
-            var error = error
-            if start > 0 {
-                // Report positions in the whole input, not in the part that was parsed.
-                error = JSONParseError(reason: error.reason, offset: error.offset + start, in: bytes)
+
+        var documents: [StatsDocument] = []
+        var warnings: [String] = []
+        while true {
+            let parsed: (value: JSONValue, end: Int, conflictingKeys: [String])
+            do {
+                parsed = try JSONValue.parse(bytes, at: start, keeping: "jemalloc")
+            } catch {
+                let what = error.isTruncation ? "truncated JSON" : "not valid JSON"
+                guard !documents.isEmpty else {
+                    throw fail(error.isTruncation ? .truncated : .notJSON, "\(what): \(error)")
+                }
+                notes.append(
+                    "ignored document \(documents.count + 1) (from line \(line(of: start))): \(what): \(error)"
+                )
+                break
             }
-            if error.isTruncation { throw fail(.truncated, "truncated JSON: \(error)") }
-            throw fail(.notJSON, "not valid JSON: \(error)")
+            var document: StatsDocument
+            do {
+                document = try StatsDocument(json: parsed.value)
+            } catch {
+                let which = documents.isEmpty ? "" : " (document \(documents.count + 1), line \(line(of: start)))"
+                throw fail(.wrongShape, "valid JSON, but not jemalloc statistics\(which): \(error.message)")
+            }
+            document.offset = start
+            document.line = line(of: start)
+            for key in parsed.conflictingKeys where warnings.count < 1 {
+                warnings.append(
+                    "the key \"\(key)\" appears more than once with different values (line \(line(of: start)) on); "
+                        + "the first occurrence is used"
+                )
+            }
+            documents.append(document)
+
+            var next = parsed.end
+            while next < bytes.count && isJSONWhitespace(bytes[next]) { next += 1 }
+            guard next < bytes.count else { break }
+            guard let marker = search(jsonMarker, in: bytes, from: next) else {
+                notes.append("ignored \(bytes.count - next) bytes of other output after the JSON statistics")
+                break
+            }
+            skippedBetween += marker - next
+            start = marker
         }
-        if parsed.trailingBytes > 0 {
-            notes.append("ignored \(parsed.trailingBytes) bytes after the JSON statistics")
+        if skippedBetween > 0 {
+            notes.append("skipped \(skippedBetween) bytes of other output between the statistics documents")
         }
-        do {
-            var document = try StatsDocument(json: parsed.value)
-            document.notes = notes + document.notes
-            return document
-        } catch {
-            throw fail(.wrongShape, "valid JSON, but not jemalloc statistics: \(error.message)")
+        for index in documents.indices {
+            documents[index].notes = notes + documents[index].notes
+            documents[index].warnings = warnings
         }
+        return documents
     }
 
     /// Builds the typed document from parsed JSON, or says which member has the wrong shape.
@@ -135,7 +259,7 @@ extension StatsDocument {
                 let arenaObject = try node.object()
                 hasExtents = hasExtents || arenaObject["extents"] != nil
                 hasHPA = hasHPA || arenaObject["hpa_shard"] != nil
-                arenas.append(try Self.arena(arenaKey, arenaObject))
+                arenas.append(try Self.arena(arenaKey, arenaObject, saturation: &saturation))
             }
             noteArenaAbsences()
             if !arenas.isEmpty && !hasExtents {
@@ -216,7 +340,11 @@ extension StatsDocument {
         return general
     }
 
-    private static func arena(_ key: ArenaKey, _ node: ObjectNode) throws(ShapeError) -> ArenaFigures {
+    private static func arena(
+        _ key: ArenaKey,
+        _ node: ObjectNode,
+        saturation: inout Saturation
+    ) throws(ShapeError) -> ArenaFigures {
         var arena = ArenaFigures(key: key)
         arena.threads = try node.optional("nthreads")?.int()
         arena.activePages = try node.optional("pactive")?.int()
@@ -237,7 +365,9 @@ extension StatsDocument {
         arena.resident = try node.optional("resident")?.int()
         let base = try node.optional("base")?.int()
         let internalBytes = try node.optional("internal")?.int()
-        if let base, let internalBytes { arena.metadata = base + internalBytes }
+        if let base, let internalBytes {
+            arena.metadata = saturation.sum(base, internalBytes, "arena \(key) metadata (base + internal)")
+        }
         arena.threadCacheBytes = try node.optional("tcache_bytes")?.int()
         if let bins = try node.optional("bins")?.array() {
             var counters: [BinCounters] = []
@@ -265,6 +395,28 @@ extension StatsDocument {
         }
         return arena
     }
+}
+
+/// The offset of the first occurrence of `needle` in `bytes` at or after `start`.
+///
+/// - Complexity: O(n·m) worst case, about O(n) on real input: `memchr` finds each candidate.
+func search(_ needle: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+    guard let head = needle.first, let base = bytes.baseAddress else { return nil }
+    var offset = start
+    while offset + needle.count <= bytes.count {
+        // SAFETY: offset < bytes.count, and memchr reads at most the remaining bytes.
+        guard let found = memchr(base + offset, Int32(head), bytes.count - offset) else { return nil }
+        let candidate = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        guard candidate + needle.count <= bytes.count else { return nil }
+        var matches = true
+        for index in 1..<needle.count where bytes[candidate + index] != needle[index] {
+            matches = false
+            break
+        }
+        if matches { return candidate }
+        offset = candidate + 1
+    }
+    return nil
 }
 
 /// Whether `byte` is JSON whitespace.

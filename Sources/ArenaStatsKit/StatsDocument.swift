@@ -31,6 +31,14 @@ package struct StatsDocument: Sendable, Equatable {
     package var absences: [Absence]
     /// Things the reader did to the input that the user should know (skipped bytes).
     package var notes: [String]
+    /// Figures the reader computed that overflowed 64 bits and were saturated (`base + internal`).
+    package var saturation = Saturation()
+    /// Where the document starts in the input: the byte offset and the 1-based line.
+    package var offset = 0
+    /// The 1-based line the document starts on.
+    package var line = 1
+    /// Things worth a warning on standard error (a repeated key with different values).
+    package var warnings: [String] = []
 
     /// Creates a document from its parts.
     package init(
@@ -269,10 +277,11 @@ package struct ArenaFigures: Sendable, Equatable {
         self.key = key
     }
 
-    /// Small and large allocated bytes together, when both are known.
+    /// Small and large allocated bytes together, when both are known; `Int.max` when the sum
+    /// overflows (``StatsReport`` marks it as saturated).
     package var allocated: Int? {
         guard let smallAllocated, let largeAllocated else { return nil }
-        return smallAllocated + largeAllocated
+        return smallAllocated.saturatingAdd(largeAllocated)
     }
 }
 

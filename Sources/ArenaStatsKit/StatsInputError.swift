@@ -24,6 +24,8 @@ package struct StatsInputError: Error, Sendable, Equatable, CustomStringConverti
         package static let truncated = Kind("truncated")
         /// The input is not JSON.
         package static let notJSON = Kind("not JSON")
+        /// The input is larger than the reader's limit (`--max-input-bytes`).
+        package static let tooLarge = Kind("too large")
         /// The input is valid JSON, but not jemalloc's statistics.
         package static let wrongShape = Kind("wrong shape")
         /// The input is jemalloc's text-format statistics (printed without the `J` option).

@@ -100,6 +100,13 @@ package enum Format {
         return bar + String(repeating: " ", count: width - bar.count)
     }
 
+    /// A bar for a fraction that cannot be known (the size classes' sizes are absent): `"?"`
+    /// then dots, `"?···"`, so it does not read as 0%.
+    package static func unknownBar(width: Int) -> String {
+        guard width > 0 else { return "" }
+        return "?" + String(repeating: "·", count: width - 1)
+    }
+
     /// Formats `value` with exactly `digits` decimals, rounding half away from zero.
     ///
     /// `fixed(0.2615, digits: 1)` is `"0.3"`; no Foundation, no locale.

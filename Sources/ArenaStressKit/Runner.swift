@@ -335,7 +335,7 @@ package struct Runner {
     }
 
     /// The jemalloc version, or `nil` when the `Jemalloc` trait is off.
-    static var jemallocVersion: String? {
+    package static var jemallocVersion: String? {
         #if Jemalloc
         Jemalloc.version
         #else

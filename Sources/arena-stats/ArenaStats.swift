@@ -24,7 +24,9 @@ struct ArenaStats: ParsableCommand {
 
             Exit status: 0 on success; 1 when a workload fails; 2 for bad arguments or bad input, \
             with one line on standard error naming the file and the problem.
-            """,
+
+            """ + examples,
+        version: ToolVersion.line(tool: "arena-stats", jemalloc: linkedJemallocVersion),
         subcommands: [Read.self, Diff.self, Run.self]
     )
 

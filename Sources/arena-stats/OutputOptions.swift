@@ -28,7 +28,7 @@ struct OutputOptions: ParsableArguments {
     }
 }
 
-/// The size-class options `read` and `diff` share.
+/// The size-class options of `diff` (`read` has its own wording).
 struct SizeClassOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
@@ -38,7 +38,7 @@ struct SizeClassOptions: ParsableArguments {
     )
     var arena: String?
 
-    @Flag(help: "List size classes with nothing in use (diff: list unchanged ones too).")
+    @Flag(help: "List unchanged size classes too, and those with nothing in use.")
     var allClasses = false
 
     func validate() throws {

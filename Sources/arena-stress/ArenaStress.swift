@@ -28,7 +28,13 @@ struct ArenaStress: ParsableCommand {
 
             Exit status: 0 when the run passed, 1 on a violation (printed with the seed and the operation), \
             2 for bad arguments (one line on standard error).
-            """
+
+            Examples:
+              arena-stress                                   10 seconds on every core
+              arena-stress --threads 4 --duration 60
+              arena-stress --operations 100000 --seed 42     replays exactly
+            """,
+        version: ToolVersion.line(tool: "arena-stress", jemalloc: Runner.jemallocVersion)
     )
 
     @Option(

@@ -135,6 +135,7 @@ import Testing
         #expect(Format.bar(0.5, width: 1) == "▌")
         #expect(Format.bar(1 / 16, width: 1) == "▏")
         #expect(Format.bar(nil, width: 2) == "  ")
+        #expect(Format.unknownBar(width: 3) == "?··", "unknown does not read as 0%")
         #expect(Format.bar(7, width: 2) == "██")
         for step in 0...64 {
             #expect(Format.bar(Double(step) / 64, width: 8).count == 8)

@@ -142,6 +142,15 @@ struct StressCommandLineTests {
         #expect(!result.stdoutText.contains("\r"), "a progress line was written to a pipe")
     }
 
+    @Test("--version names the package and jemalloc; --help has examples")
+    func versionAndHelp() throws {
+        let version = try StressTool.run(["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdoutText.hasPrefix("arena-stress 0.1.0-dev (jemalloc 5."), "\(version.stdoutText)")
+        let help = try StressTool.run(["--help"])
+        #expect(help.stdoutText.contains("Examples:"))
+    }
+
     @Test("--json writes the summary on stdout and the seed line on stderr")
     func jsonRun() throws {
         let result = try StressTool.run(["--threads", "1", "--operations", "300", "--seed", "7", "--json"])

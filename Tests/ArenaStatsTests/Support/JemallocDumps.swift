@@ -111,4 +111,6 @@ enum JemallocDumps {
     /// Dumps made once and shared by the tests that only read them.
     static let full = Result { try dump(options: "J") }
     static let text = Result { try dump(options: nil) }
+    /// A smaller run than `full`: different figures, for documents that must differ.
+    static let small = Result { try dump(options: "J", count: 300, threads: 1) }
 }

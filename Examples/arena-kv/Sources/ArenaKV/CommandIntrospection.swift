@@ -46,17 +46,21 @@ enum CommandIntrospection {
 
     private static func flags(of command: CommandName) -> [String] {
         switch command {
-        case .set, .mset, .incr: ["write", "denyoom"]
-        case .del, .flushall: ["write"]
-        case .get, .mget, .exists, .ttl, .pttl, .dbsize: ["readonly", "fast"]
+        case .set, .mset, .incr, .decr, .incrby, .decrby, .append, .setnx, .setex, .psetex: ["write", "denyoom"]
+        case .del, .flushall, .flushdb, .unlink, .getdel, .getex, .expire, .pexpire, .expireat, .pexpireat, .persist:
+            ["write"]
+        case .get, .mget, .exists, .ttl, .pttl, .dbsize, .strlen, .type, .expiretime, .pexpiretime:
+            ["readonly", "fast"]
         default: ["fast"]
         }
     }
 
     private static func keyPositions(of command: CommandName) -> (Int, Int, Int) {
         switch command {
-        case .get, .set, .incr, .ttl, .pttl: (1, 1, 1)
-        case .del, .exists, .mget: (1, -1, 1)
+        case .get, .set, .incr, .ttl, .pttl, .expire, .pexpire, .expireat, .pexpireat, .persist, .expiretime,
+            .pexpiretime, .decr, .incrby, .decrby, .append, .strlen, .setnx, .setex, .psetex, .getdel, .getex, .type:
+            (1, 1, 1)
+        case .del, .exists, .mget, .unlink: (1, -1, 1)
         case .mset: (1, -1, 2)
         default: (0, 0, 0)
         }

@@ -4,6 +4,8 @@ import ArenaBytes
 enum CommandName: CaseIterable, Sendable {
     case ping, echo, set, get, del, exists, mget, mset, incr, dbsize, flushall, info, command, quit
     case select, config, ttl, pttl, memory
+    case flushdb, expire, pexpire, expireat, pexpireat, persist, expiretime, pexpiretime, decr, incrby, decrby
+    case append, strlen, setnx, setex, psetex, getdel, getex, type, unlink
 
     /// The name in lower case, as Redis names commands in replies.
     var name: String { String(describing: self) }
@@ -11,10 +13,15 @@ enum CommandName: CaseIterable, Sendable {
     /// Redis's arity: `n` means exactly `n` arguments counting the name; `-n` at least `n`.
     var arity: Int {
         switch self {
-        case .ping, .flushall, .info, .command, .quit, .dbsize: self == .dbsize ? 1 : -1
-        case .echo, .get, .incr, .select, .ttl, .pttl: 2
-        case .set, .mset: -3
-        case .del, .exists, .mget, .config, .memory: -2
+        case .ping, .flushall, .flushdb, .info, .command, .quit: -1
+        case .dbsize: 1
+        case .echo, .get, .incr, .select, .ttl, .pttl, .persist, .expiretime, .pexpiretime, .decr, .strlen, .getdel,
+            .type:
+            2
+        case .incrby, .decrby, .append, .setnx: 3
+        case .setex, .psetex: 4
+        case .set, .mset, .expire, .pexpire, .expireat, .pexpireat: -3
+        case .del, .exists, .mget, .config, .memory, .getex, .unlink: -2
         }
     }
 
@@ -25,16 +32,37 @@ enum CommandName: CaseIterable, Sendable {
 
     /// Looks a command up by name, ignoring ASCII case.
     init?(_ name: Bytes) {
-        guard name.count <= 8, let found = Self.table[Self.pack(name)], found.length == name.count else {
+        if name.count > 8 {
+            guard name.count <= 16, let found = Self.longTable[Self.pack(name.prefix(8))] else { return nil }
+            guard
+                let command = found.first(where: {
+                    Self.pack($0.name.utf8.dropFirst(8)) == Self.pack(name.dropFirst(8))
+                        && $0.name.utf8.count == name.count
+                })
+            else {
+                return nil
+            }
+            self = command
+            return
+        }
+        guard let found = Self.table[Self.pack(name)], found.length == name.count else {
             return nil
         }
         self = found.command
     }
 
+    /// The names longer than 8 bytes (`expiretime`), by their first 8.
+    private static let longTable: [UInt64: [CommandName]] = Dictionary(
+        grouping: allCases.filter { $0.name.utf8.count > 8 },
+        by: { pack($0.name.utf8.prefix(8)) }
+    )
+
     /// Every name, packed into a `UInt64` (all names fit in 8 bytes), so the lookup hashes one
     /// word; with the name's length, since packing drops trailing zero bytes.
     private static let table: [UInt64: (command: CommandName, length: Int)] = Dictionary(
-        uniqueKeysWithValues: allCases.map { (pack($0.name.utf8), ($0, $0.name.utf8.count)) }
+        uniqueKeysWithValues: allCases.filter { $0.name.utf8.count <= 8 }.map {
+            (pack($0.name.utf8), ($0, $0.name.utf8.count))
+        }
     )
 
     /// Up to 8 bytes, ASCII letters upper-cased, little-endian in a word.

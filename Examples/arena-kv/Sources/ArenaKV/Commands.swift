@@ -13,16 +13,49 @@ enum Disposition {
 struct CommandExecutor {
     let state: ServerState
 
-    /// Runs `arguments` (the command name first) and appends the reply to `replies`.
+    /// Runs `arguments` (the command name first) and appends the reply to `replies`; counts
+    /// the call, its time and an error reply for `INFO commandstats` and `INFO errorstats`.
     func execute(_ arguments: [Bytes], into replies: inout ByteBuffer) -> Disposition {
+        let replyStart = replies.writerIndex
         guard let command = CommandName(arguments[0]) else {
             replies.writeUnknownCommand(arguments)
+            countError(in: replies, from: replyStart)
             return .proceed
         }
         guard command.accepts(argumentCount: arguments.count) else {
             replies.writeErrorReply("ERR wrong number of arguments for '\(command.name)' command")
+            state.commandStatistics.withLock { $0[command.name, default: CommandCounts()].rejected += 1 }
+            countError(in: replies, from: replyStart)
             return .proceed
         }
+        let started = monotonicMicroseconds()
+        let disposition = run(command, arguments, into: &replies)
+        let elapsed = Int(monotonicMicroseconds() - started)
+        let failed = countError(in: replies, from: replyStart)
+        state.commandStatistics.withLock { statistics in
+            var counts = statistics[command.name, default: CommandCounts()]
+            counts.calls += 1
+            counts.microseconds += elapsed
+            if failed { counts.failed += 1 }
+            statistics[command.name] = counts
+        }
+        return disposition
+    }
+
+    /// Counts the reply written from `start` in `INFO errorstats` when it is an error.
+    @discardableResult
+    private func countError(in replies: ByteBuffer, from start: Int) -> Bool {
+        guard replies.writerIndex > start, replies.getInteger(at: start, as: UInt8.self) == UInt8(ascii: "-") else {
+            return false
+        }
+        let length = min(replies.writerIndex - start - 1, 32)
+        let head = replies.getBytes(at: start + 1, length: length) ?? []
+        let word = String(decoding: head.prefix { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }, as: UTF8.self)
+        state.errorStatistics.withLock { $0[word, default: 0] += 1 }
+        return true
+    }
+
+    private func run(_ command: CommandName, _ arguments: [Bytes], into replies: inout ByteBuffer) -> Disposition {
         switch command {
         case .get:
             replies.writeBulkReply(state.store.withLockedValue { $0.value(for: arguments[1]) })
@@ -65,12 +98,7 @@ struct CommandExecutor {
         case .dbsize:
             replies.writeIntegerReply(state.store.withLockedValue { $0.count })
         case .flushall:
-            guard arguments.count == 1 || (arguments.count == 2 && isFlushMode(arguments[1])) else {
-                replies.writeErrorReply("ERR syntax error")
-                break
-            }
-            state.store.withLockedValue { $0.removeAll() }
-            replies.writeOK()
+            flush(arguments, into: &replies)
         case .ttl, .pttl:
             switch state.store.withLockedValue({ $0.timeToLive(of: arguments[1]) }) {
             case .missing: replies.writeIntegerReply(-2)
@@ -95,24 +123,37 @@ struct CommandExecutor {
         case .quit:
             replies.writeOK()
             return .close
+        case .flushdb, .expire, .pexpire, .expireat, .pexpireat, .persist, .expiretime, .pexpiretime, .decr, .incrby,
+            .decrby, .append, .strlen, .setnx, .setex, .psetex, .getdel, .getex, .type, .unlink:
+            executeKeyCommand(command, arguments, into: &replies)
         }
         return .proceed
     }
 
-    private func rejectWrite(into replies: inout ByteBuffer) {
+    func rejectWrite(into replies: inout ByteBuffer) {
         state.rejectedWrites.add(1, ordering: .relaxed)
         replies.writeErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
     }
 
-    private func isFlushMode(_ argument: Bytes) -> Bool {
-        argument.equalsIgnoringCase("ASYNC") || argument.equalsIgnoringCase("SYNC")
+    /// `FLUSHALL` and `FLUSHDB` (one database: the same), `ASYNC` or `SYNC` allowed.
+    func flush(_ arguments: [Bytes], into replies: inout ByteBuffer) {
+        let mode = arguments.count == 2 ? arguments[1] : nil
+        guard
+            arguments.count == 1
+                || (arguments.count == 2 && (mode!.equalsIgnoringCase("ASYNC") || mode!.equalsIgnoringCase("SYNC")))
+        else {
+            replies.writeErrorReply("ERR syntax error")
+            return
+        }
+        state.store.withLockedValue { $0.removeAll() }
+        replies.writeOK()
     }
 
     // MARK: SET
 
     private func set(_ arguments: [Bytes], into replies: inout ByteBuffer) {
         let options: SetOptions
-        switch SetOptions.parse(arguments[3...]) {
+        switch SetOptions.parse(arguments[3...], command: "set") {
         case .success(let parsed): options = parsed
         case .failure(let error):
             replies.writeErrorReply(error.message)
@@ -153,7 +194,7 @@ struct CommandExecutor {
     // MARK: CONFIG and MEMORY
 
     /// `CONFIG GET pattern…`: the few settings clients ask for (redis-benchmark asks for `save`
-    /// and `appendonly`); `*` lists them all.
+    /// and `appendonly`); patterns are Redis's globs (`*`, `?`, `[a-z]`, `\\`), ignoring case.
     private func config(_ arguments: [Bytes], into replies: inout ByteBuffer) {
         guard arguments[1].equalsIgnoringCase("GET") else {
             replies.writeErrorReply("ERR unknown subcommand '\(arguments[1].text)'. Try CONFIG GET.")
@@ -168,8 +209,10 @@ struct CommandExecutor {
             "maxmemory-policy": "noeviction", "proto-max-bulk-len": String(state.configuration.maxBulkLength),
             "client-query-buffer-limit": String(state.configuration.clientBufferLimit), "databases": "1",
         ]
-        let patterns = arguments.dropFirst(2).map { $0.text.lowercased() }
-        let matches = settings.filter { setting in patterns.contains { $0 == "*" || $0 == setting.key } }
+        let patterns = arguments.dropFirst(2).map { Array($0) }
+        let matches = settings.filter { setting in
+            patterns.contains { globMatches($0, Array(setting.key.utf8), ignoringCase: true) }
+        }
         replies.writeArrayHeader(matches.count * 2)
         for (name, value) in matches {
             replies.writeBulkReply(name)
@@ -193,53 +236,6 @@ struct CommandExecutor {
         } else {
             replies.writeErrorReply("ERR unknown subcommand '\(arguments[1].text)'. Try MEMORY MALLOC-STATS.")
         }
-    }
-}
-
-/// The options of `SET key value [NX|XX] [GET] [EX s|PX ms|KEEPTTL]`.
-struct SetOptions {
-    var condition = SetCondition.always
-    var expiry = SetExpiry.none
-    var returnPrevious = false
-
-    /// Parses the options after the value, with Redis's error messages.
-    static func parse(_ options: ArraySlice<Bytes>) -> Result<SetOptions, SetOptionError> {
-        var parsed = SetOptions()
-        var hasExpiry = false
-        var index = options.startIndex
-        while index < options.endIndex {
-            let option = options[index]
-            index += 1
-            if option.equalsIgnoringCase("NX") && parsed.condition != .ifPresent {
-                parsed.condition = .ifAbsent
-            } else if option.equalsIgnoringCase("XX") && parsed.condition != .ifAbsent {
-                parsed.condition = .ifPresent
-            } else if option.equalsIgnoringCase("GET") {
-                parsed.returnPrevious = true
-            } else if option.equalsIgnoringCase("KEEPTTL") && !hasExpiry {
-                parsed.expiry = .keep
-                hasExpiry = true
-            } else if (option.equalsIgnoringCase("EX") || option.equalsIgnoringCase("PX")) && !hasExpiry
-                && index < options.endIndex
-            {
-                guard let amount = Int(decimal: options[index]) else {
-                    return .failure(SetOptionError("ERR value is not an integer or out of range"))
-                }
-                index += 1
-                let scale = option.equalsIgnoringCase("EX") ? 1000 : 1
-                let (milliseconds, overflow) = amount.multipliedReportingOverflow(by: scale)
-                // Redis refuses a time whose deadline (now, in Unix milliseconds, plus the time)
-                // would overflow; 2^42 ms covers any "now" until the year 2109.
-                guard amount > 0, !overflow, milliseconds <= Int.max - (1 << 42) else {
-                    return .failure(SetOptionError("ERR invalid expire time in 'set' command"))
-                }
-                parsed.expiry = .after(milliseconds: Int64(milliseconds))
-                hasExpiry = true
-            } else {
-                return .failure(SetOptionError("ERR syntax error"))
-            }
-        }
-        return .success(parsed)
     }
 }
 
@@ -275,4 +271,59 @@ extension ByteBuffer {
 extension Bytes {
     /// The bytes as text (invalid UTF-8 repaired), for messages and settings.
     var text: String { String(decoding: self, as: UTF8.self) }
+}
+
+/// Whether `text` matches the glob `pattern` as Redis's `stringmatch` does: `*` any run, `?`
+/// one byte, `[abc]`, `[a-z]` and `[^a]` a set, `\\` quotes the next byte.
+func globMatches(_ pattern: [UInt8], _ text: [UInt8], ignoringCase: Bool) -> Bool {
+    func fold(_ byte: UInt8) -> UInt8 {
+        ignoringCase && byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
+    }
+    func match(_ p: Int, _ t: Int) -> Bool {
+        var p = p
+        var t = t
+        while p < pattern.count {
+            switch pattern[p] {
+            case UInt8(ascii: "*"):
+                while p + 1 < pattern.count && pattern[p + 1] == UInt8(ascii: "*") { p += 1 }
+                if p + 1 == pattern.count { return true }
+                for start in t...text.count where match(p + 1, start) { return true }
+                return false
+            case UInt8(ascii: "?"):
+                guard t < text.count else { return false }
+                t += 1
+            case UInt8(ascii: "["):
+                guard t < text.count else { return false }
+                p += 1
+                let negate = p < pattern.count && pattern[p] == UInt8(ascii: "^")
+                if negate { p += 1 }
+                var found = false
+                while p < pattern.count && pattern[p] != UInt8(ascii: "]") {
+                    if pattern[p] == UInt8(ascii: "\\") && p + 1 < pattern.count {
+                        p += 1
+                        if fold(pattern[p]) == fold(text[t]) { found = true }
+                    } else if p + 2 < pattern.count && pattern[p + 1] == UInt8(ascii: "-") {
+                        let (low, high) = (
+                            min(fold(pattern[p]), fold(pattern[p + 2])), max(fold(pattern[p]), fold(pattern[p + 2]))
+                        )
+                        if (low...high).contains(fold(text[t])) { found = true }
+                        p += 2
+                    } else if fold(pattern[p]) == fold(text[t]) {
+                        found = true
+                    }
+                    p += 1
+                }
+                if negate { found.toggle() }
+                guard found else { return false }
+                t += 1
+            default:
+                if pattern[p] == UInt8(ascii: "\\") && p + 1 < pattern.count { p += 1 }
+                guard t < text.count, fold(pattern[p]) == fold(text[t]) else { return false }
+                t += 1
+            }
+            p += 1
+        }
+        return t == text.count
+    }
+    return match(0, 0)
 }

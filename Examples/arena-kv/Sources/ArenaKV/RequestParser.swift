@@ -32,6 +32,11 @@ public enum ProtocolError: Error, Equatable, Sendable {
     case expectedBulk(got: UInt8)
     /// A count line of a multibulk request longer than the inline limit without `\r`.
     case tooBigCountLine
+    /// A bulk length line longer than the inline limit without `\r`.
+    case tooBigBulkCountLine
+    /// An inline request with a quote that does not close, or a closing quote followed by
+    /// something other than a space.
+    case unbalancedQuotes
     /// An inline request longer than the inline limit without a newline.
     case tooBigInlineRequest
     /// More than the per-connection limit buffered for one unfinished request.
@@ -46,6 +51,8 @@ public enum ProtocolError: Error, Equatable, Sendable {
             // As Redis does, a line break in an error becomes a space: the reply stays one line.
             "ERR Protocol error: expected '$', got '\(byte == 13 || byte == 10 ? " " : String(UnicodeScalar(byte)))'"
         case .tooBigCountLine: "ERR Protocol error: too big mbulk count string"
+        case .tooBigBulkCountLine: "ERR Protocol error: too big bulk count string"
+        case .unbalancedQuotes: "ERR Protocol error: unbalanced quotes in request"
         case .tooBigInlineRequest: "ERR Protocol error: too big inline request"
         case .queryBufferLimitExceeded: "ERR Protocol error: client query buffer limit exceeded"
         }
@@ -57,7 +64,8 @@ public enum ProtocolError: Error, Equatable, Sendable {
 ///
 /// Both request forms of RESP2 are understood: multibulk (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`,
 /// what clients send) and inline (`GET k\r\n`, what a person types into `nc`; words split at
-/// spaces and tabs, no quoting). The parser keeps no state between calls: an unfinished request
+/// white space, a word may be quoted with `"` or `'`, and an unbalanced quote is an error; the
+/// escapes inside quotes are not decoded, since arguments are spans of the request). The parser keeps no state between calls: an unfinished request
 /// is parsed again from its start when more bytes arrive, which costs a look at its header lines
 /// only, since a bulk's body is skipped by its length.
 public struct RequestParser: Sendable {
@@ -139,7 +147,8 @@ public struct RequestParser: Sendable {
             let marker = cursor.peek
             guard marker == UInt8(ascii: "$") else { return .failure(.expectedBulk(got: marker)) }
             guard let length = cursor.numberLine(after: marker) else {
-                return cursor.remaining > Self.maximumInlineLength ? .failure(.tooBigCountLine) : .unfinished(needed: 0)
+                return cursor.remaining > Self.maximumInlineLength
+                    ? .failure(.tooBigBulkCountLine) : .unfinished(needed: 0)
             }
             guard let length, length >= 0, length <= maximumBulkLength else { return .failure(.invalidBulkLength) }
             // The body and its `\r\n`, which is skipped unread, as Redis does.
@@ -160,18 +169,53 @@ public struct RequestParser: Sendable {
         if end > cursor.position && cursor[end - 1] == UInt8(ascii: "\r") { end -= 1 }
         var arguments = 0
         var index = cursor.position
+        // Words split at white space (a `\r` inside the line too), as Redis's sdssplitargs;
+        // a word that starts with a quote ends at the matching quote, which must be followed
+        // by white space or the end of the line. The span is what lies between the quotes:
+        // escapes inside (`\"`, `\x41`) are kept as written, not decoded.
+        func isSpace(_ byte: UInt8) -> Bool {
+            byte == UInt8(ascii: " ") || (byte >= 0x09 && byte <= 0x0D)
+        }
         while index < end {
-            while index < end && (cursor[index] == UInt8(ascii: " ") || cursor[index] == UInt8(ascii: "\t")) {
+            while index < end && isSpace(cursor[index]) { index += 1 }
+            guard index < end else { break }
+            let quote = cursor[index]
+            if quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") {
                 index += 1
-            }
-            let start = index
-            while index < end && cursor[index] != UInt8(ascii: " ") && cursor[index] != UInt8(ascii: "\t") {
-                index += 1
-            }
-            if index > start {
+                let start = index
+                var closed = false
+                while index < end {
+                    if cursor[index] == UInt8(ascii: "\\") && index + 1 < end
+                        && (quote == UInt8(ascii: "\"") || cursor[index + 1] == UInt8(ascii: "'"))
+                    {
+                        index += 2
+                        continue
+                    }
+                    if cursor[index] == quote {
+                        closed = true
+                        break
+                    }
+                    index += 1
+                }
+                guard closed, index + 1 >= end || isSpace(cursor[index + 1]) else {
+                    return .failure(.unbalancedQuotes)
+                }
                 spans.append(ArgumentSpan(start: start, count: index - start))
                 arguments += 1
+                index += 1
+                continue
             }
+            let start = index
+            while index < end && !isSpace(cursor[index]) {
+                if cursor[index] == UInt8(ascii: "\"") || cursor[index] == UInt8(ascii: "'") {
+                    // A quote inside a word opens a quoted part Redis would join to the word:
+                    // the word's bytes are then not contiguous in the request.
+                    return .failure(.unbalancedQuotes)
+                }
+                index += 1
+            }
+            spans.append(ArgumentSpan(start: start, count: index - start))
+            arguments += 1
         }
         cursor.position = newline + 1
         return .request(arguments)
@@ -214,6 +258,8 @@ private struct Cursor {
         let digits = carriageReturn - index
         position = carriageReturn + 2
         guard digits > 0 && digits <= 18 else { return .some(nil) }
+        // As Redis's string2ll: no leading zero (`*01`, `$04`) and no `-0`.
+        if self[index] == UInt8(ascii: "0") && (digits > 1 || negative) { return .some(nil) }
         var value = 0
         while index < carriageReturn {
             let digit = self[index] &- UInt8(ascii: "0")

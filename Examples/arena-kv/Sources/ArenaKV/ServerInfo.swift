@@ -11,13 +11,17 @@ import Darwin
 struct ServerInfo {
     let state: ServerState
 
-    /// The sections named (`server`, `clients`, `memory`, `stats`, `keyspace`; none, `all`,
-    /// `default` or `everything` for all of them), in that order.
+    /// The sections named (`server`, `clients`, `memory`, `stats`, `replication`, `cpu`,
+    /// `commandstats`, `errorstats`, `keyspace`; none, `all`, `default` or `everything` for
+    /// all of them), in that order. Redis leaves `commandstats` out of the default set; so does
+    /// this.
     func text(sections names: [String]) -> String {
         let wanted = Set(names.map { $0.lowercased() })
-        let all = wanted.isEmpty || !wanted.isDisjoint(with: ["all", "default", "everything"])
+        let all = !wanted.isDisjoint(with: ["all", "everything"])
+        let standard = wanted.isEmpty || wanted.contains("default")
         var text = ""
-        for (name, lines) in sections() where all || wanted.contains(name) {
+        for (name, lines) in sections()
+        where all || wanted.contains(name) || (standard && name != "commandstats") {
             if !text.isEmpty { text += "\r\n" }
             text += "# \(name.prefix(1).uppercased() + name.dropFirst())\r\n"
             for (key, value) in lines { text += "\(key):\(value)\r\n" }
@@ -88,8 +92,59 @@ struct ServerInfo {
                     ("protocol_errors", "\(state.protocolErrors.load(ordering: .relaxed))"),
                 ]
             ),
+            (
+                "replication",
+                [
+                    ("role", "master"), ("connected_slaves", "0"), ("master_failover_state", "no-failover"),
+                    ("master_replid", String(repeating: "0", count: 40)),
+                    ("master_replid2", String(repeating: "0", count: 40)), ("master_repl_offset", "0"),
+                    ("second_repl_offset", "-1"), ("repl_backlog_active", "0"), ("repl_backlog_size", "0"),
+                    ("repl_backlog_first_byte_offset", "0"), ("repl_backlog_histlen", "0"),
+                ]
+            ),
+            ("cpu", cpu()),
+            ("commandstats", commandStatistics()),
+            ("errorstats", errorStatistics()),
             ("keyspace", keys > 0 ? [("db0", "keys=\(keys),expires=\(expiring),avg_ttl=0")] : []),
         ]
+    }
+
+    /// `used_cpu_sys` and the like, from `getrusage`, in seconds with six decimals.
+    private func cpu() -> [(String, String)] {
+        func seconds(_ time: timeval) -> String {
+            let micros = Int(time.tv_usec)
+            let fraction = String(micros)
+            return "\(time.tv_sec).\(String(repeating: "0", count: max(0, 6 - fraction.count)))\(fraction)"
+        }
+        var own = rusage()
+        var children = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &own)
+        getrusage(RUSAGE_CHILDREN.rawValue, &children)
+        return [
+            ("used_cpu_sys", seconds(own.ru_stime)), ("used_cpu_user", seconds(own.ru_utime)),
+            ("used_cpu_sys_children", seconds(children.ru_stime)),
+            ("used_cpu_user_children", seconds(children.ru_utime)),
+        ]
+    }
+
+    /// `cmdstat_get:calls=2,usec=5,usec_per_call=2.50,rejected_calls=0,failed_calls=0`, by name.
+    private func commandStatistics() -> [(String, String)] {
+        let statistics = state.commandStatistics.withLock { $0 }
+        return statistics.sorted { $0.key < $1.key }.map { name, counts in
+            let perCall = counts.calls > 0 ? Double(counts.microseconds) / Double(counts.calls) : 0
+            return (
+                "cmdstat_\(name)",
+                "calls=\(counts.calls),usec=\(counts.microseconds),usec_per_call=\(String(format2: perCall)),"
+                    + "rejected_calls=\(counts.rejected),failed_calls=\(counts.failed)"
+            )
+        }
+    }
+
+    /// `errorstat_ERR:count=3`, by the error's first word.
+    private func errorStatistics() -> [(String, String)] {
+        state.errorStatistics.withLock { $0 }.sorted { $0.key < $1.key }.map {
+            ("errorstat_\($0.key)", "count=\($0.value)")
+        }
     }
 
     private var allocatorName: String {
@@ -129,5 +184,19 @@ extension String {
         let hundredths = Int((value * 100).rounded())
         let fraction = hundredths % 100
         self = "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+}
+
+/// What `arena-kv --version` prints: its version, the Redis version it answers as, and the
+/// jemalloc it runs on.
+public enum ArenaKVVersion {
+    /// `arena-kv 1.0 (answers as redis 7.0.0; jemalloc 5.3.0-…)`.
+    public static var description: String {
+        #if Jemalloc
+        let allocator = "jemalloc " + ((try? Jemalloc.readString("version")) ?? "?")
+        #else
+        let allocator = "libc malloc: built without the Jemalloc trait"
+        #endif
+        return "arena-kv 1.0 (answers as redis 7.0.0; \(allocator))"
     }
 }

@@ -81,6 +81,10 @@ public final class ServerState: Sendable {
     let compactionChainActive = Atomic<Bool>(false)
     /// When the server started, on the monotonic clock.
     let startedAt: Int64
+    /// Calls, time and failures per command, for `INFO commandstats`.
+    let commandStatistics = Mutex<[String: CommandCounts]>([:])
+    /// Error replies by their first word (`ERR`, `WRONGTYPE`, `OOM`), for `INFO errorstats`.
+    let errorStatistics = Mutex<[String: Int]>([:])
 
     /// Creates the arenas and an empty store.
     ///
@@ -146,4 +150,16 @@ func monotonicMicroseconds() -> Int64 {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
     return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1000
+}
+
+/// What `INFO commandstats` shows for one command.
+struct CommandCounts: Sendable {
+    /// Times the command ran (with the right number of arguments).
+    var calls = 0
+    /// Microseconds spent in it.
+    var microseconds = 0
+    /// Calls that replied with an error.
+    var failed = 0
+    /// Calls refused before running (wrong number of arguments).
+    var rejected = 0
 }

@@ -16,16 +16,24 @@ struct ArenaKVCommand: ParsableCommand {
         commandName: "arena-kv",
         abstract: "A Redis-protocol (RESP2) cache on SwiftNIO whose keys and values live in a jemalloc arena.",
         discussion: """
-            Speaks enough of Redis that redis-cli and redis-benchmark drive it: PING, ECHO, SET \
-            (NX, XX, EX, PX, KEEPTTL, GET), GET, DEL, EXISTS, MGET, MSET, INCR, TTL, PTTL, DBSIZE, \
-            FLUSHALL, INFO, COMMAND, CONFIG GET, MEMORY MALLOC-STATS, SELECT 0, QUIT.
+            Speaks enough of Redis 7.0 that redis-cli, redis-benchmark and cache clients drive it: \
+            PING, ECHO, SET (NX, XX, EX, PX, EXAT, PXAT, KEEPTTL, GET), GET, GETEX, GETDEL, SETNX, \
+            SETEX, PSETEX, APPEND, STRLEN, DEL, UNLINK, EXISTS, TYPE, MGET, MSET, INCR, INCRBY, DECR, \
+            DECRBY, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, PERSIST, TTL, PTTL, EXPIRETIME, PEXPIRETIME, \
+            DBSIZE, FLUSHALL, FLUSHDB, INFO, COMMAND, CONFIG GET, MEMORY MALLOC-STATS, SELECT 0, QUIT. \
+            One database, no persistence, no replication.
+
+            Examples:
+              arena-kv --port 6380 --maxmemory 256mb
+              redis-cli -p 6380 set greeting hello ex 60
 
             Sizes take Redis's suffixes: k=1000, kb=1024, m=1000^2, mb=1024^2, g=1000^3, gb=1024^3. \
             At --maxmemory, writes get Redis's OOM error and reads keep working.
 
             Prints one line when listening; SIGINT or SIGTERM shuts it down cleanly (exit 0). Bad \
             arguments: one line on standard error, exit status 2; cannot listen: exit status 1.
-            """
+            """,
+        version: ArenaKVVersion.description
     )
 
     @Option(help: "The address to listen on.")

@@ -69,6 +69,22 @@ import Darwin
             "*2\r\n$4\r\nECHO\r\n:5\r\n",
             "ERR Protocol error: expected '$', got ':'"
         ),
+        // Numbers as Redis's string2ll reads them: no leading zero, no -0.
+        ProtocolCase("count with a leading zero", "*01\r\n$4\r\nPING\r\n", multibulkLength),
+        ProtocolCase("count minus zero", "*-0\r\n", multibulkLength),
+        ProtocolCase("bulk length with a leading zero", "*1\r\n$04\r\nPING\r\n", bulkLength),
+        ProtocolCase(
+            "bulk length line over 64 KiB",
+            "*1\r\n$" + String(repeating: "1", count: 64 * 1024 + 10),
+            "ERR Protocol error: too big bulk count string"
+        ),
+        ProtocolCase(
+            "inline quotes that do not close",
+            "set \"\"\"test-key\"\"\" test-value\r\n",
+            "ERR Protocol error: unbalanced quotes in request"
+        ),
+        ProtocolCase("inline quote left open", "get \"k\r\n", "ERR Protocol error: unbalanced quotes in request"),
+        ProtocolCase("inline single quote left open", "get 'k\r\n", "ERR Protocol error: unbalanced quotes in request"),
         ProtocolCase(
             "inline line over 64 KiB",
             [UInt8](repeating: UInt8(ascii: "a"), count: 64 * 1024 + 4096),
