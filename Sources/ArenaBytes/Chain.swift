@@ -365,6 +365,8 @@ extension Chain: Equatable {
         var right = rhs
         while !left.isEmpty {
             let step = Swift.min(left._head.count, right._head.count)
+            // A non-empty chain never has an empty head; trap rather than loop if it did.
+            precondition(step > 0, "Chain: an empty head in a chain of \(left._count) bytes")
             guard left.readBytes(step)!.flattened() == right.readBytes(step)!.flattened() else { return false }
         }
         return true
