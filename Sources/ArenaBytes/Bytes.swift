@@ -160,3 +160,42 @@ extension Bytes: ExpressibleByArrayLiteral {
         self.init(elements)
     }
 }
+
+// MARK: - Memory kept alive
+
+extension Bytes {
+    /// The storage bytes this view keeps alive: the chunk size for a view carved from a chunk
+    /// (the whole chunk lives while the view does), the block size for a dedicated block, the
+    /// buffer size for foreign memory, 0 for an empty view.
+    ///
+    /// Compare it with ``count`` to decide whether a view you keep for long is worth
+    /// ``compacted()``: a 20-byte view with 65 536 retained bytes keeps a whole chunk alive.
+    ///
+    /// - Complexity: O(1).
+    public var retainedBytes: Int { _region.storageCapacity }
+
+    /// The same bytes, in storage that keeps only about them alive.
+    ///
+    /// Returns `self` when the view already keeps only about itself alive: an empty view,
+    /// foreign memory, a view of compacted copies, or a view covering at least three quarters
+    /// of its chunk or block. Otherwise the bytes are copied into the same arena, into storage
+    /// meant for long-lived data: small copies are carved from a chunk of their own, packed
+    /// with other compacted copies and apart from the short-lived stream, so survivors do not
+    /// each pin a chunk of dead data; a view of a block smaller than a chunk gets a block of
+    /// exactly its size. The result's ``retainedBytes`` is never more than this view's.
+    ///
+    /// Keep the result and drop the original: the original's storage goes back when its last
+    /// view does.
+    ///
+    /// ```swift
+    /// let key = frame.slice(4..<24)            // keeps the frame's 64 KiB chunk alive
+    /// cache[key] = try value.compacted()       // keeps about value.count bytes alive
+    /// ```
+    ///
+    /// - Throws: `ArenaError.limitExceeded` when the copy would pass the arena's limit,
+    ///   `ArenaError.outOfMemory` when jemalloc has no memory. The view is unchanged either way.
+    /// - Complexity: O(1) when it returns `self`, O(n) when it copies.
+    public func compacted() throws(ArenaError) -> Bytes {
+        Bytes(try _region.compacted())
+    }
+}

@@ -35,6 +35,9 @@ package final class ArenaCore: @unchecked Sendable {
     struct State {
         /// Where the shared current chunk is carved (arenas without `threadLocalChunks`).
         var cursor = ChunkCursor()
+        /// Where compacted, long-lived copies are carved (``Region/compacted()``): apart from
+        /// the short-lived stream, so survivors pack together.
+        var longLivedCursor = ChunkCursor()
         var cache: [SendablePointer] = []
         /// Every live chunk, linked through `Chunk.next`, for the statistics (unretained).
         var firstLive: Unmanaged<Chunk>?
@@ -84,9 +87,11 @@ package final class ArenaCore: @unchecked Sendable {
         let cache = SendablePointers(guarded.cache)
         guarded.cache = []
         let retired = guarded.cursor.retire()
+        let retiredLongLived = guarded.longLivedCursor.retire()
         lock.unlock()
         for base in cache.pointers { releaseChunkMemory(base) }
         retired?.release()
+        retiredLongLived?.release()
     }
 
     // MARK: - Budget
@@ -166,7 +171,7 @@ package final class ArenaCore: @unchecked Sendable {
 
     /// A new chunk, from the cache or from jemalloc, registered as live; `nil` when the arena
     /// is closed.
-    func obtainChunk() throws(ArenaError) -> Chunk? {
+    func obtainChunk(isLongLived: Bool = false) throws(ArenaError) -> Chunk? {
         lock.lock()
         let closed = isClosed.load(ordering: .relaxed)
         let cached = closed ? nil : guarded.cache.popLast()
@@ -181,7 +186,7 @@ package final class ArenaCore: @unchecked Sendable {
                 throw .outOfMemory(requested: chunkSize)
             }
         }
-        let chunk = Chunk(core: self, base: base.unsafelyUnwrapped, capacity: chunkSize)
+        let chunk = Chunk(core: self, base: base.unsafelyUnwrapped, capacity: chunkSize, isLongLived: isLongLived)
         lock.lock()
         let link = Unmanaged.passUnretained(chunk)
         chunk.next = guarded.firstLive
@@ -193,7 +198,7 @@ package final class ArenaCore: @unchecked Sendable {
         return chunk
     }
 
-    private func allocateBlock(byteCount: Int, alignment: Int) throws(ArenaError) -> Region {
+    func allocateBlock(byteCount: Int, alignment: Int) throws(ArenaError) -> Region {
         let alignment = max(alignment, 16)
         try reserveEvictingCache(byteCount)
         guard let base = Backend.allocate(byteCount, alignment: alignment, arena: jemallocArena) else {
@@ -270,6 +275,7 @@ package final class ArenaCore: @unchecked Sendable {
         lock.lock()
         var carved = 0
         var carves = guarded.carvesInDeadChunks
+        var pinned = ArenaStatistics.Pinned()
         var chunk = guarded.firstLive
         while let link = chunk {
             // Unretained, as in `chunkDied`: a retain and release here could run a deinit.
@@ -277,6 +283,13 @@ package final class ArenaCore: @unchecked Sendable {
                 carved += live.carved.load(ordering: .relaxed)
                 carves += live.carves.load(ordering: .relaxed)
                 chunk = live.next
+            }
+            // SAFETY: the chunk's memory lives while we hold the lock (its deinit needs it);
+            // a retired chunk's references are its views' alone (the carver gave its own back).
+            if link._withUnsafeGuaranteedRef({ $0.isRetired.load(ordering: .relaxed) }),
+                let references = swiftStrongReferences(link.toOpaque())
+            {
+                pinned.count(chunkOf: chunkSize, references: references)
             }
         }
         let snapshot = (guarded.liveChunks, guarded.cache.count, guarded.refills)
@@ -296,6 +309,10 @@ package final class ArenaCore: @unchecked Sendable {
             allocations: carves + blockAllocations.load(ordering: .relaxed),
             chunkRefills: snapshot.2,
             liveForeignExports: foreignExports.load(ordering: .relaxed),
+            pinnedChunks: pinned.chunks,
+            pinnedBytes: pinned.bytes,
+            pinningReferences: pinned.references,
+            pinningReferenceHistogram: pinned.histogram,
             jemalloc: Backend.arenaStatistics(jemallocArena)
         )
     }

@@ -25,6 +25,24 @@ static inline void CArenaRuntime_swift_release_n(void *object, uint32_t n) {
     swift_release_n(object, n);
 }
 
+/// The strong reference count of a native Swift object: 1 for an object referenced once.
+///
+/// The corresponding runtime call is `swift_retainCount(object)`. Read at statistics time
+/// only, never on an allocation path.
+static inline uint64_t CArenaRuntime_swift_retainCount(void *object) {
+    extern uint64_t swift_retainCount(void *);
+    return swift_retainCount(object);
+}
+
+/// Whether a native Swift object's last strong reference is gone (its deinit is running or
+/// about to run).
+///
+/// The corresponding runtime call is `swift_isDeallocating(object)`.
+static inline _Bool CArenaRuntime_swift_isDeallocating(void *object) {
+    extern _Bool swift_isDeallocating(void *);
+    return swift_isDeallocating(object);
+}
+
 /// Whether this module was compiled with ThreadSanitizer (`swift build --sanitize=thread`).
 int CArenaRuntime_tsan_enabled(void);
 
