@@ -20,7 +20,7 @@ extension Region {
     package mutating func takeStorageIfUnique() -> Bool {
         let unique: Bool
         switch storage.kind {
-        case .empty, .foreign:
+        case .empty, .foreign, .sampled:
             return false
         case .chunk:
             unique = arenaCore.takeChunkIfUnique(&storage)

@@ -47,12 +47,13 @@ extension Region {
     /// Whether the region already keeps only about itself alive: no storage, foreign memory,
     /// a chunk of compacted copies, or storage that is at least three quarters this region.
     package var keepsAboutItself: Bool {
+        let storage = storage.kind == .sampled ? unsafeDowncast(storage, to: SampledStorage.self).inner : storage
         switch storage.kind {
         case .empty, .foreign:
             return true
         case .chunk:
             if unsafeDowncast(storage, to: Chunk.self).isLongLived { return true }
-        case .block:
+        case .block, .sampled:
             break
         }
         return _count >= storage.capacity - storage.capacity / 4

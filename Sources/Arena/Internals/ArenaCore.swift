@@ -31,6 +31,8 @@ package final class ArenaCore: @unchecked Sendable {
     /// Free chunks kept for reuse before they go back to jemalloc.
     let chunkCacheLimit = 4
     let jemallocArena: UInt32?
+    /// The sampling state when allocation sites are sampled (`sampleInterval`), else `nil`.
+    let sampler: Sampler?
 
     struct State {
         /// Where the shared current chunk is carved (arenas without `threadLocalChunks`).
@@ -62,8 +64,18 @@ package final class ArenaCore: @unchecked Sendable {
     let blockAllocations = Atomic<Int>(0)
     let foreignExports = Atomic<Int>(0)
 
-    init(name: String, chunkSize: Int, limit: Int?, threadLocalChunks: Bool) throws(ArenaError) {
+    init(
+        name: String,
+        chunkSize: Int,
+        limit: Int?,
+        threadLocalChunks: Bool,
+        sampleInterval: Int? = nil,
+        sampleSeed: UInt64? = nil
+    ) throws(ArenaError) {
         self.name = name
+        self.sampler = (sampleInterval ?? Sampler.environmentInterval).map { interval in
+            Sampler(interval: interval, seed: sampleSeed ?? Sampler.randomSeed())
+        }
         self.chunkSize = chunkSize
         self.largestCarve = chunkSize / 8
         self.limit = limit
@@ -158,7 +170,17 @@ package final class ArenaCore: @unchecked Sendable {
     // MARK: - Allocation
 
     /// Hands out a region of `byteCount` bytes aligned to `alignment`.
+    @inline(__always)
     func allocate(byteCount: Int, alignment: Int) throws(ArenaError) -> Region {
+        if let sampler, sampler.shouldSample(byteCount) {
+            return try allocateSampled(byteCount: byteCount, alignment: alignment, sampler: sampler)
+        }
+        return try allocateUnsampled(byteCount: byteCount, alignment: alignment)
+    }
+
+    /// `allocate` without the sampling check.
+    @inline(__always)
+    func allocateUnsampled(byteCount: Int, alignment: Int) throws(ArenaError) -> Region {
         if byteCount <= largestCarve && alignment <= 4096 {
             let carved =
                 threadLocalChunks

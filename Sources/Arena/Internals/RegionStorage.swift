@@ -18,6 +18,9 @@ package class RegionStorage: @unchecked Sendable {
         case block
         /// Memory from elsewhere, released by a callback.
         case foreign
+        /// A sampled region's own wrapper around its chunk or block (`SampledStorage`): its
+        /// views are never grown in place or reclaimed, so that the wrapper's death is theirs.
+        case sampled
     }
 
     /// The kind of this storage.
