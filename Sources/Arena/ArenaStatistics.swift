@@ -18,8 +18,7 @@
 /// by one view, the cheapest to give back with `Bytes.compacted()`, shows in the
 /// histogram's ``ReferenceHistogram/one`` bucket. The figures are exact: each is read from the
 /// chunk's reference count when the statistics are taken, nothing is counted per allocation.
-/// The current chunks (shared, per thread, and the one compacted copies are packed into) are
-/// never pinned.
+/// The current chunks (the shared one, and each thread's) are never pinned.
 public struct ArenaStatistics: Sendable, Codable, Equatable {
     /// The arena's configured name.
     public var name: String

@@ -177,12 +177,13 @@ extension Bytes {
     /// The same bytes, in storage that keeps only about them alive.
     ///
     /// Returns `self` when the view already keeps only about itself alive: an empty view,
-    /// foreign memory, a view of compacted copies, or a view covering at least three quarters
-    /// of its chunk or block. Otherwise the bytes are copied into the same arena, into storage
-    /// meant for long-lived data: small copies are carved from a chunk of their own, packed
-    /// with other compacted copies and apart from the short-lived stream, so survivors do not
-    /// each pin a chunk of dead data; a view of a block smaller than a chunk gets a block of
-    /// exactly its size. The result's ``retainedBytes`` is never more than this view's.
+    /// foreign memory, or a view covering at least three quarters of its chunk or block (an
+    /// earlier compacted copy covers all of its block). Otherwise the bytes are copied into
+    /// storage meant for long-lived data in the same arena: a dedicated block of exactly their
+    /// size, which jemalloc packs with other blocks of its size class into slabs of the arena's
+    /// own jemalloc arena, apart from the short-lived chunk stream, reusing each slot that a
+    /// dead copy frees. The result's ``retainedBytes`` is its ``count``: never more than this
+    /// view's.
     ///
     /// Keep the result and drop the original: the original's storage goes back when its last
     /// view does.

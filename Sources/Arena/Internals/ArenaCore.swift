@@ -37,9 +37,6 @@ package final class ArenaCore: @unchecked Sendable {
     struct State {
         /// Where the shared current chunk is carved (arenas without `threadLocalChunks`).
         var cursor = ChunkCursor()
-        /// Where compacted, long-lived copies are carved (``Region/compacted()``): apart from
-        /// the short-lived stream, so survivors pack together.
-        var longLivedCursor = ChunkCursor()
         var cache: [SendablePointer] = []
         /// Every live chunk, linked through `Chunk.next`, for the statistics (unretained).
         var firstLive: Unmanaged<Chunk>?
@@ -99,11 +96,9 @@ package final class ArenaCore: @unchecked Sendable {
         let cache = SendablePointers(guarded.cache)
         guarded.cache = []
         let retired = guarded.cursor.retire()
-        let retiredLongLived = guarded.longLivedCursor.retire()
         lock.unlock()
         for base in cache.pointers { releaseChunkMemory(base) }
         retired?.release()
-        retiredLongLived?.release()
     }
 
     // MARK: - Budget
@@ -193,7 +188,7 @@ package final class ArenaCore: @unchecked Sendable {
 
     /// A new chunk, from the cache or from jemalloc, registered as live; `nil` when the arena
     /// is closed.
-    func obtainChunk(isLongLived: Bool = false) throws(ArenaError) -> Chunk? {
+    func obtainChunk() throws(ArenaError) -> Chunk? {
         lock.lock()
         let closed = isClosed.load(ordering: .relaxed)
         let cached = closed ? nil : guarded.cache.popLast()
@@ -208,7 +203,7 @@ package final class ArenaCore: @unchecked Sendable {
                 throw .outOfMemory(requested: chunkSize)
             }
         }
-        let chunk = Chunk(core: self, base: base.unsafelyUnwrapped, capacity: chunkSize, isLongLived: isLongLived)
+        let chunk = Chunk(core: self, base: base.unsafelyUnwrapped, capacity: chunkSize)
         lock.lock()
         let link = Unmanaged.passUnretained(chunk)
         chunk.next = guarded.firstLive

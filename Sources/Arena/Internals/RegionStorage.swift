@@ -64,8 +64,6 @@ final class Chunk: RegionStorage, @unchecked Sendable {
     /// Whether no carver carves from the chunk any more (set once, at retirement or when a
     /// unique view takes it whole): while it lives after that, it is *pinned* by its views.
     let isRetired = Atomic<Bool>(false)
-    /// Whether the chunk holds compacted, long-lived copies (``Bytes/compacted()``).
-    let isLongLived: Bool
     /// The arena's list of live chunks, guarded by the arena's lock. Unmanaged, so that
     /// following a link never retains a neighbour: releasing that temporary reference could
     /// be the neighbour's last release, running its deinit (which takes the same lock) inside
@@ -73,8 +71,7 @@ final class Chunk: RegionStorage, @unchecked Sendable {
     var previous: Unmanaged<Chunk>?
     var next: Unmanaged<Chunk>?
 
-    init(core: ArenaCore, base: UnsafeMutableRawPointer, capacity: Int, isLongLived: Bool = false) {
-        self.isLongLived = isLongLived
+    init(core: ArenaCore, base: UnsafeMutableRawPointer, capacity: Int) {
         super.init(kind: .chunk, core: core, base: base, capacity: capacity)
     }
 
