@@ -59,6 +59,8 @@ public final class ArenaAllocator: Sendable {
         ///   - limit: the byte limit, at least `chunkSize`; none by default.
         ///   - threadLocalChunks: whether each thread carves from a chunk of its own.
         ///   - sampleInterval: the mean bytes between sampled regions; `nil` (off) by default.
+        ///
+        /// - Complexity: O(1).
         public init(
             name: String = "arena",
             chunkSize: Int = 64 << 10,

@@ -17,7 +17,10 @@
 /// ``pinningReferenceHistogram`` count the references (views) that keep them, so a chunk held
 /// by one view, the cheapest to give back with `Bytes.compacted()`, shows in the
 /// histogram's ``ReferenceHistogram/one`` bucket. The figures are exact: each is read from the
-/// chunk's reference count when the statistics are taken, nothing is counted per allocation.
+/// chunk's reference count when the statistics are taken, nothing is counted per allocation
+/// (a chunk that another thread retires at that very instant may count one reference high).
+/// A sampled region (see ``ArenaAllocator/Configuration/sampleInterval``) counts as one
+/// reference, however many views of it live.
 /// The current chunks (the shared one, and each thread's) are never pinned.
 public struct ArenaStatistics: Sendable, Codable, Equatable {
     /// The arena's configured name.
@@ -110,6 +113,8 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
         public var moreThanSixteen: Int
 
         /// Creates a histogram; all buckets 0 by default.
+        ///
+        /// - Complexity: O(1).
         public init(one: Int = 0, twoToFour: Int = 0, fiveToSixteen: Int = 0, moreThanSixteen: Int = 0) {
             self.one = one
             self.twoToFour = twoToFour
@@ -153,6 +158,8 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
 
     /// Decodes statistics; the pinned figures, added later, default to 0 when absent, so JSON
     /// written by earlier versions still decodes.
+    ///
+    /// - Complexity: O(1).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(

@@ -10,9 +10,12 @@
 ///
 /// ### Sites
 /// A site is the first function on the allocating thread's stack outside the package's library
-/// modules, named by the dynamic symbol table (`dladdr`) and demangled: a function of an image
-/// that exports no symbols shows as the image and an offset. Mark functions you want to tell
-/// apart `@inline(never)`: code the optimizer inlines counts as its caller's.
+/// modules, demangled. Return addresses are recorded when a region is sampled and named only
+/// when a profile is taken: the image from `dladdr`, the function from the image's ELF symbol
+/// table (so an executable's own functions are named without `--export-dynamic`), else from
+/// its dynamic symbols; a stripped image shows as its name and an offset. There are no file
+/// and line numbers (that needs DWARF). Mark functions you want to tell apart `@inline(never)`:
+/// code the optimizer inlines counts as its caller's.
 ///
 /// ### Pinned bytes
 /// A sampled region in a pinned chunk (see ``ArenaStatistics``) pins the chunk's size divided by
@@ -29,6 +32,8 @@ public struct MemoryProfile: Sendable, Codable, Equatable {
     public var sites: [Site]
 
     /// Creates a profile; ``ArenaAllocator/memoryProfile()`` fills it in.
+    ///
+    /// - Complexity: O(1).
     public init(arenaName: String, sampleInterval: Int?, sampledRegions: Int, sites: [Site]) {
         self.arenaName = arenaName
         self.sampleInterval = sampleInterval
@@ -50,6 +55,8 @@ public struct MemoryProfile: Sendable, Codable, Equatable {
         public var estimatedPinnedBytes: Int
 
         /// Creates a site's figures.
+        ///
+        /// - Complexity: O(1).
         public init(
             function: String,
             image: String,
