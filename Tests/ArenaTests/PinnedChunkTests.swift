@@ -28,12 +28,14 @@ struct PinnedChunkTests {
         withExtendedLifetime(kept) {}
 
         // Three more views of the first chunk move it to the 2-4 bucket.
-        let extra = (0..<3).map { _ in kept[0].slice(0..<8) }
-        withExtendedLifetime(extra) {
-            let more = arena.statistics()
-            #expect(more.pinnedChunks == 100)
-            #expect(more.pinningReferences == 103)
-            #expect(more.pinningReferenceHistogram == .init(one: 99, twoToFour: 1))
+        do {
+            let extra = (0..<3).map { _ in kept[0].slice(0..<8) }
+            withExtendedLifetime(extra) {
+                let more = arena.statistics()
+                #expect(more.pinnedChunks == 100)
+                #expect(more.pinningReferences == 103)
+                #expect(more.pinningReferenceHistogram == .init(one: 99, twoToFour: 1))
+            }
         }
 
         kept.removeAll()

@@ -164,7 +164,11 @@ final class Sampler: @unchecked Sendable {
     }
 
     /// Mangled-name prefixes of the library modules, whose frames are never the site.
-    static let libraryPrefixes = ["$s5Arena", "$s10ArenaBytes", "$s8ArenaNIO", "$s8ArenaFFI", "backtrace"]
+    /// The C library's `backtrace` and a sanitizer's interceptor of it are skipped too.
+    static let libraryPrefixes = [
+        "$s5Arena", "$s10ArenaBytes", "$s8ArenaNIO", "$s8ArenaFFI", "backtrace", "__interceptor_",
+        "___interceptor_", "__sanitizer", "__tsan", "__asan",
+    ]
 
     /// Symbolicates the return addresses not in `symbols` yet: the image from `dladdr`, the
     /// function from the image's ELF symbol table, else from `dladdr`'s dynamic symbol.
