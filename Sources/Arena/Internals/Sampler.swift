@@ -76,7 +76,7 @@ final class Sampler: @unchecked Sendable {
     /// Records a sampled region of `byteCount` bytes in `storage`, allocated by the calling
     /// thread, and rewinds the countdown; returns the sample's identifier.
     func record(byteCount: Int, storage: RegionStorage) -> UInt64 {
-        var buffer = [UnsafeMutableRawPointer?](repeating: nil, count: 24)
+        var buffer = [UnsafeMutableRawPointer?](repeating: nil, count: 32)
         let depth = buffer.withUnsafeMutableBufferPointer { pointer in
             Int(CArenaRuntime_backtrace(pointer.baseAddress, Int32(pointer.count)))
         }
@@ -149,14 +149,19 @@ final class Sampler: @unchecked Sendable {
         var image: String
     }
 
-    /// The first frame outside the package's library modules (`Arena`, `ArenaBytes`,
-    /// `ArenaNIO`, `ArenaFFI`): the code that asked for the memory.
+    /// The first frame after the last one in the package's library modules (`Arena`,
+    /// `ArenaBytes`, `ArenaNIO`, `ArenaFFI`): the code that asked for the memory. Frames before
+    /// that (the C library's `backtrace`, a sanitizer's interceptor, standard-library helpers
+    /// the sampler itself calls) are never the site.
     static func site(of frames: [UInt], symbols: inout [UInt: FrameSymbol]) -> FrameSymbol {
+        func isLibrary(_ address: UInt) -> Bool {
+            guard let mangled = symbols[address]?.mangled else { return false }
+            return libraryPrefixes.contains { mangled.hasPrefix($0) }
+        }
+        let firstCaller = (frames.lastIndex { isLibrary($0) } ?? -1) + 1
         var fallback: FrameSymbol?
-        for address in frames {
+        for address in frames[firstCaller...] {
             guard let symbol = symbols[address] else { continue }
-            if let mangled = symbol.mangled, libraryPrefixes.contains(where: { mangled.hasPrefix($0) }) { continue }
-            if symbol.mangled == nil && symbol.image.hasPrefix("libswiftCore") { continue }
             if fallback == nil { fallback = symbol }
             if symbol.mangled != nil { return symbol }
         }
@@ -164,11 +169,7 @@ final class Sampler: @unchecked Sendable {
     }
 
     /// Mangled-name prefixes of the library modules, whose frames are never the site.
-    /// The C library's `backtrace` and a sanitizer's interceptor of it are skipped too.
-    static let libraryPrefixes = [
-        "$s5Arena", "$s10ArenaBytes", "$s8ArenaNIO", "$s8ArenaFFI", "backtrace", "__interceptor_",
-        "___interceptor_", "__sanitizer", "__tsan", "__asan",
-    ]
+    static let libraryPrefixes = ["$s5Arena", "$s10ArenaBytes", "$s8ArenaNIO", "$s8ArenaFFI"]
 
     /// Symbolicates the return addresses not in `symbols` yet: the image from `dladdr`, the
     /// function from the image's ELF symbol table, else from `dladdr`'s dynamic symbol.
