@@ -58,21 +58,18 @@ public final class ArenaAllocator: Sendable {
         ///   - chunkSize: a power of two from 4 KiB to 1 GiB; 64 KiB by default.
         ///   - limit: the byte limit, at least `chunkSize`; none by default.
         ///   - threadLocalChunks: whether each thread carves from a chunk of its own.
-        ///   - sampleInterval: the mean bytes between sampled regions; `nil` (off) by default.
         ///
-        /// - Complexity: O(1).
+        /// Sampling (``sampleInterval``) is off; set the property to turn it on.
         public init(
             name: String = "arena",
             chunkSize: Int = 64 << 10,
             limit: Int? = nil,
-            threadLocalChunks: Bool = false,
-            sampleInterval: Int? = nil
+            threadLocalChunks: Bool = false
         ) {
             self.name = name
             self.chunkSize = chunkSize
             self.limit = limit
             self.threadLocalChunks = threadLocalChunks
-            self.sampleInterval = sampleInterval
         }
 
         /// Checks the settings: a chunk size that is a power of two from 4 KiB to 1 GiB, a limit of at

@@ -75,10 +75,6 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
         allocations: Int = 0,
         chunkRefills: Int = 0,
         liveForeignExports: Int = 0,
-        pinnedChunks: Int = 0,
-        pinnedBytes: Int = 0,
-        pinningReferences: Int = 0,
-        pinningReferenceHistogram: ReferenceHistogram = .init(),
         jemalloc: Jemalloc? = nil
     ) {
         self.name = name
@@ -94,10 +90,10 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
         self.allocations = allocations
         self.chunkRefills = chunkRefills
         self.liveForeignExports = liveForeignExports
-        self.pinnedChunks = pinnedChunks
-        self.pinnedBytes = pinnedBytes
-        self.pinningReferences = pinningReferences
-        self.pinningReferenceHistogram = pinningReferenceHistogram
+        self.pinnedChunks = 0
+        self.pinnedBytes = 0
+        self.pinningReferences = 0
+        self.pinningReferenceHistogram = ReferenceHistogram()
         self.jemalloc = jemalloc
     }
 
@@ -176,15 +172,13 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
             allocations: try container.decode(Int.self, forKey: .allocations),
             chunkRefills: try container.decode(Int.self, forKey: .chunkRefills),
             liveForeignExports: try container.decode(Int.self, forKey: .liveForeignExports),
-            pinnedChunks: try container.decodeIfPresent(Int.self, forKey: .pinnedChunks) ?? 0,
-            pinnedBytes: try container.decodeIfPresent(Int.self, forKey: .pinnedBytes) ?? 0,
-            pinningReferences: try container.decodeIfPresent(Int.self, forKey: .pinningReferences) ?? 0,
-            pinningReferenceHistogram: try container.decodeIfPresent(
-                ReferenceHistogram.self,
-                forKey: .pinningReferenceHistogram
-            ) ?? .init(),
             jemalloc: try container.decodeIfPresent(Jemalloc.self, forKey: .jemalloc)
         )
+        pinnedChunks = try container.decodeIfPresent(Int.self, forKey: .pinnedChunks) ?? 0
+        pinnedBytes = try container.decodeIfPresent(Int.self, forKey: .pinnedBytes) ?? 0
+        pinningReferences = try container.decodeIfPresent(Int.self, forKey: .pinningReferences) ?? 0
+        pinningReferenceHistogram =
+            try container.decodeIfPresent(ReferenceHistogram.self, forKey: .pinningReferenceHistogram) ?? .init()
     }
 
     /// jemalloc's figures for one arena (`stats.arenas.<i>.*`), read after an `epoch` refresh.

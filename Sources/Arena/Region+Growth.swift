@@ -20,7 +20,7 @@ extension Region {
     package mutating func takeStorageIfUnique() -> Bool {
         let unique: Bool
         switch storage.kind {
-        case .empty, .foreign, .sampled:
+        case .empty, .foreign:
             return false
         case .chunk:
             unique = arenaCore.takeChunkIfUnique(&storage)

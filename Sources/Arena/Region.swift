@@ -133,12 +133,12 @@ public struct Region: @unchecked Sendable {
     /// The kind of storage behind the region, for diagnostics, tests and a compaction of one's
     /// own (a region carved from a chunk keeps the whole chunk alive).
     public var storageKind: StorageKind {
-        let real = storage.kind == .sampled ? unsafeDowncast(storage, to: SampledStorage.self).inner : storage
+        let real = (storage as? SampledStorage)?.inner ?? storage
         return switch real.kind {
         case .empty: .empty
         case .chunk: .chunk
         case .block: .dedicatedBlock
-        case .foreign, .sampled: .foreign
+        case .foreign: .foreign
         }
     }
 

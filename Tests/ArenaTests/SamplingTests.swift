@@ -18,11 +18,8 @@ func churnShortLivedRegion(_ arena: ArenaAllocator) throws {
 @Suite("Sampled allocation sites")
 struct SamplingTests {
     @Test func theTopSiteByPinnedBytesIsTheFunctionThatKeepsItsRegions() throws {
-        var configuration = ArenaAllocator.Configuration(
-            name: "profiled",
-            chunkSize: 64 << 10,
-            sampleInterval: ArenaAllocator.Configuration.defaultSampleInterval
-        )
+        var configuration = ArenaAllocator.Configuration(name: "profiled", chunkSize: 64 << 10)
+        configuration.sampleInterval = ArenaAllocator.Configuration.defaultSampleInterval
         configuration.sampleSeed = 42
         let arena = try ArenaAllocator(configuration)
         var kept: [Region] = []
@@ -56,7 +53,8 @@ struct SamplingTests {
     }
 
     @Test func aSampledRegionThatCrossesThreadsDiesThere() async throws {
-        var configuration = ArenaAllocator.Configuration(name: "crossing", sampleInterval: 1)
+        var configuration = ArenaAllocator.Configuration(name: "crossing")
+        configuration.sampleInterval = 1
         configuration.sampleSeed = 7
         let arena = try ArenaAllocator(configuration)
         let region = try arena.allocate(byteCount: 100)
@@ -89,7 +87,8 @@ struct SamplingTests {
     }
 
     @Test func everySampledRegionIsAttributedWhenTheIntervalIsOneByte() throws {
-        var configuration = ArenaAllocator.Configuration(name: "every", chunkSize: 4096, sampleInterval: 1)
+        var configuration = ArenaAllocator.Configuration(name: "every", chunkSize: 4096)
+        configuration.sampleInterval = 1
         configuration.sampleSeed = 1
         let arena = try ArenaAllocator(configuration)
         var kept: [Region] = []
@@ -108,7 +107,8 @@ struct SamplingTests {
     }
 
     @Test func sampledViewsGrowAndReadLikeOthers() throws {
-        var configuration = ArenaAllocator.Configuration(name: "views", sampleInterval: 1)
+        var configuration = ArenaAllocator.Configuration(name: "views")
+        configuration.sampleInterval = 1
         configuration.sampleSeed = 3
         let arena = try ArenaAllocator(configuration)
         let region = try arena.allocate(byteCount: 64)
@@ -126,6 +126,8 @@ struct SamplingTests {
         #expect(profile.sampleInterval == nil)
         #expect(profile.sampledRegions == 0)
         withExtendedLifetime(region) {}
-        #expect(throws: ArenaError.self) { try ArenaAllocator(.init(sampleInterval: 0)) }
+        var invalid = ArenaAllocator.Configuration()
+        invalid.sampleInterval = 0
+        #expect(throws: ArenaError.self) { try ArenaAllocator(invalid) }
     }
 }

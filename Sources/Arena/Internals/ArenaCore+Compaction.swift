@@ -14,11 +14,11 @@ extension Region {
     /// or storage that is at least three quarters this region (a compacted copy is all of its
     /// block).
     package var keepsAboutItself: Bool {
-        let storage = storage.kind == .sampled ? unsafeDowncast(storage, to: SampledStorage.self).inner : storage
+        let storage = (storage as? SampledStorage)?.inner ?? storage
         switch storage.kind {
         case .empty, .foreign:
             return true
-        case .chunk, .block, .sampled:
+        case .chunk, .block:
             return _count >= storage.capacity - storage.capacity / 4
         }
     }

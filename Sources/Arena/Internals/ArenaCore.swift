@@ -312,7 +312,7 @@ package final class ArenaCore: @unchecked Sendable {
         let snapshot = (guarded.liveChunks, guarded.cache.count, guarded.refills)
         _invariantCheckLocked()
         lock.unlock()
-        return ArenaStatistics(
+        var statistics = ArenaStatistics(
             name: name,
             chunkSize: chunkSize,
             liveChunks: snapshot.0,
@@ -326,12 +326,13 @@ package final class ArenaCore: @unchecked Sendable {
             allocations: carves + blockAllocations.load(ordering: .relaxed),
             chunkRefills: snapshot.2,
             liveForeignExports: foreignExports.load(ordering: .relaxed),
-            pinnedChunks: pinned.chunks,
-            pinnedBytes: pinned.bytes,
-            pinningReferences: pinned.references,
-            pinningReferenceHistogram: pinned.histogram,
             jemalloc: Backend.arenaStatistics(jemallocArena)
         )
+        statistics.pinnedChunks = pinned.chunks
+        statistics.pinnedBytes = pinned.bytes
+        statistics.pinningReferences = pinned.references
+        statistics.pinningReferenceHistogram = pinned.histogram
+        return statistics
     }
 
     func purge() {

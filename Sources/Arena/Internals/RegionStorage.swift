@@ -16,11 +16,10 @@ package class RegionStorage: @unchecked Sendable {
         case chunk
         /// A dedicated jemalloc block for one large request.
         case block
-        /// Memory from elsewhere, released by a callback.
+        /// Memory from elsewhere, released by a callback; also a sampled region's own wrapper
+        /// around its chunk or block (`SampledStorage`), whose views are likewise never grown
+        /// in place or reclaimed, so that the wrapper's death is theirs.
         case foreign
-        /// A sampled region's own wrapper around its chunk or block (`SampledStorage`): its
-        /// views are never grown in place or reclaimed, so that the wrapper's death is theirs.
-        case sampled
     }
 
     /// The kind of this storage.

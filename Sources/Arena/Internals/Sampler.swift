@@ -262,7 +262,7 @@ final class SampledStorage: RegionStorage, @unchecked Sendable {
         self.inner = inner
         self.sampler = sampler
         self.identifier = identifier
-        super.init(kind: .sampled, core: inner.core, base: inner.base, capacity: inner.capacity)
+        super.init(kind: .foreign, core: inner.core, base: inner.base, capacity: inner.capacity)
     }
 
     deinit {
