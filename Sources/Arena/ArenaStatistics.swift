@@ -9,6 +9,19 @@
 /// and dedicated blocks. The limit applies to them. *Handed out* bytes are what regions were
 /// carved for, in chunks and blocks still alive. A chunk stays reserved while any region carved
 /// from it lives, so `bytesReserved - bytesHandedOut` is what chunking costs.
+///
+/// ### Pinned chunks
+/// A chunk is *pinned* when the arena no longer carves from it (it filled up, or a writer took
+/// it whole) and a view still keeps it alive: a 20-byte slice that outlives its frame keeps
+/// its whole chunk. ``pinnedChunks`` and ``pinnedBytes`` count them; ``pinningReferences`` and
+/// ``pinningReferenceHistogram`` count the references (views) that keep them, so a chunk held
+/// by one view, the cheapest to give back with `Bytes.compacted()`, shows in the
+/// histogram's ``ReferenceHistogram/one`` bucket. The figures are exact: each is read from the
+/// chunk's reference count when the statistics are taken, nothing is counted per allocation
+/// (a chunk that another thread retires at that very instant may count one reference high).
+/// A sampled region (see ``ArenaAllocator/Configuration/sampleInterval``) counts as one
+/// reference, however many views of it live.
+/// The current chunks (the shared one, and each thread's) are never pinned.
 public struct ArenaStatistics: Sendable, Codable, Equatable {
     /// The arena's configured name.
     public var name: String
@@ -36,6 +49,14 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
     public var chunkRefills: Int
     /// Handles exported to foreign code (the C ABI) and not yet released.
     public var liveForeignExports: Int
+    /// Live chunks the arena no longer carves from, kept alive by views (see "Pinned chunks").
+    public var pinnedChunks: Int
+    /// The bytes of the pinned chunks: `pinnedChunks * chunkSize`.
+    public var pinnedBytes: Int
+    /// The references (views) keeping the pinned chunks alive, summed over them.
+    public var pinningReferences: Int
+    /// The pinned chunks by how many references keep each alive.
+    public var pinningReferenceHistogram: ReferenceHistogram
     /// jemalloc's own figures for this arena; `nil` without the `Jemalloc` trait.
     public var jemalloc: Jemalloc?
 
@@ -69,7 +90,95 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
         self.allocations = allocations
         self.chunkRefills = chunkRefills
         self.liveForeignExports = liveForeignExports
+        self.pinnedChunks = 0
+        self.pinnedBytes = 0
+        self.pinningReferences = 0
+        self.pinningReferenceHistogram = ReferenceHistogram()
         self.jemalloc = jemalloc
+    }
+
+    /// Pinned chunks counted by the references that keep each alive: 1, 2 to 4, 5 to 16, more.
+    public struct ReferenceHistogram: Sendable, Codable, Equatable {
+        /// Chunks kept by exactly one reference.
+        public var one: Int
+        /// Chunks kept by 2 to 4 references.
+        public var twoToFour: Int
+        /// Chunks kept by 5 to 16 references.
+        public var fiveToSixteen: Int
+        /// Chunks kept by more than 16 references.
+        public var moreThanSixteen: Int
+
+        /// Creates a histogram; all buckets 0 by default.
+        ///
+        /// - Complexity: O(1).
+        public init(one: Int = 0, twoToFour: Int = 0, fiveToSixteen: Int = 0, moreThanSixteen: Int = 0) {
+            self.one = one
+            self.twoToFour = twoToFour
+            self.fiveToSixteen = fiveToSixteen
+            self.moreThanSixteen = moreThanSixteen
+        }
+
+        /// The buckets with their labels ("1", "2-4", "5-16", ">16"), in order: for tools.
+        ///
+        /// - Complexity: O(1).
+        public var buckets: [(label: String, chunks: Int)] {
+            [("1", one), ("2-4", twoToFour), ("5-16", fiveToSixteen), (">16", moreThanSixteen)]
+        }
+    }
+
+    /// The pinned figures, added up chunk by chunk while the statistics are taken.
+    struct Pinned {
+        var chunks = 0
+        var bytes = 0
+        var references = 0
+        var histogram = ReferenceHistogram()
+
+        mutating func count(chunkOf size: Int, references count: Int) {
+            chunks += 1
+            bytes += size
+            references += count
+            switch count {
+            case ...1: histogram.one += 1
+            case 2...4: histogram.twoToFour += 1
+            case 5...16: histogram.fiveToSixteen += 1
+            default: histogram.moreThanSixteen += 1
+            }
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, chunkSize, liveChunks, cachedChunks, dedicatedBlocks, bytesReserved, bytesHandedOut
+        case peakBytesReserved, limit, limitHits, allocations, chunkRefills, liveForeignExports
+        case pinnedChunks, pinnedBytes, pinningReferences, pinningReferenceHistogram, jemalloc
+    }
+
+    /// Decodes statistics; the pinned figures, added later, default to 0 when absent, so JSON
+    /// written by earlier versions still decodes.
+    ///
+    /// - Complexity: O(1).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            name: try container.decode(String.self, forKey: .name),
+            chunkSize: try container.decode(Int.self, forKey: .chunkSize),
+            liveChunks: try container.decode(Int.self, forKey: .liveChunks),
+            cachedChunks: try container.decode(Int.self, forKey: .cachedChunks),
+            dedicatedBlocks: try container.decode(Int.self, forKey: .dedicatedBlocks),
+            bytesReserved: try container.decode(Int.self, forKey: .bytesReserved),
+            bytesHandedOut: try container.decode(Int.self, forKey: .bytesHandedOut),
+            peakBytesReserved: try container.decode(Int.self, forKey: .peakBytesReserved),
+            limit: try container.decodeIfPresent(Int.self, forKey: .limit),
+            limitHits: try container.decode(Int.self, forKey: .limitHits),
+            allocations: try container.decode(Int.self, forKey: .allocations),
+            chunkRefills: try container.decode(Int.self, forKey: .chunkRefills),
+            liveForeignExports: try container.decode(Int.self, forKey: .liveForeignExports),
+            jemalloc: try container.decodeIfPresent(Jemalloc.self, forKey: .jemalloc)
+        )
+        pinnedChunks = try container.decodeIfPresent(Int.self, forKey: .pinnedChunks) ?? 0
+        pinnedBytes = try container.decodeIfPresent(Int.self, forKey: .pinnedBytes) ?? 0
+        pinningReferences = try container.decodeIfPresent(Int.self, forKey: .pinningReferences) ?? 0
+        pinningReferenceHistogram =
+            try container.decodeIfPresent(ReferenceHistogram.self, forKey: .pinningReferenceHistogram) ?? .init()
     }
 
     /// jemalloc's figures for one arena (`stats.arenas.<i>.*`), read after an `epoch` refresh.

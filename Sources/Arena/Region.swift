@@ -133,7 +133,8 @@ public struct Region: @unchecked Sendable {
     /// The kind of storage behind the region, for diagnostics, tests and a compaction of one's
     /// own (a region carved from a chunk keeps the whole chunk alive).
     public var storageKind: StorageKind {
-        switch storage.kind {
+        let real = (storage as? SampledStorage)?.inner ?? storage
+        return switch real.kind {
         case .empty: .empty
         case .chunk: .chunk
         case .block: .dedicatedBlock

@@ -160,3 +160,43 @@ extension Bytes: ExpressibleByArrayLiteral {
         self.init(elements)
     }
 }
+
+// MARK: - Memory kept alive
+
+extension Bytes {
+    /// The storage bytes this view keeps alive: the chunk size for a view carved from a chunk
+    /// (the whole chunk lives while the view does), the block size for a dedicated block, the
+    /// buffer size for foreign memory, 0 for an empty view.
+    ///
+    /// Compare it with ``count`` to decide whether a view you keep for long is worth
+    /// ``compacted()``: a 20-byte view with 65 536 retained bytes keeps a whole chunk alive.
+    ///
+    /// - Complexity: O(1).
+    public var retainedBytes: Int { _region.storageCapacity }
+
+    /// The same bytes, in storage that keeps only about them alive.
+    ///
+    /// Returns `self` when the view already keeps only about itself alive: an empty view,
+    /// foreign memory, or a view covering at least three quarters of its chunk or block (an
+    /// earlier compacted copy covers all of its block). Otherwise the bytes are copied into
+    /// storage meant for long-lived data in the same arena: a dedicated block of exactly their
+    /// size, which jemalloc packs with other blocks of its size class into slabs of the arena's
+    /// own jemalloc arena, apart from the short-lived chunk stream, reusing each slot that a
+    /// dead copy frees. The result's ``retainedBytes`` is its ``count``: never more than this
+    /// view's.
+    ///
+    /// Keep the result and drop the original: the original's storage goes back when its last
+    /// view does.
+    ///
+    /// ```swift
+    /// let key = frame.slice(4..<24)            // keeps the frame's 64 KiB chunk alive
+    /// cache[key] = try value.compacted()       // keeps about value.count bytes alive
+    /// ```
+    ///
+    /// - Throws: `ArenaError.limitExceeded` when the copy would pass the arena's limit,
+    ///   `ArenaError.outOfMemory` when jemalloc has no memory. The view is unchanged either way.
+    /// - Complexity: O(1) when it returns `self`, O(n) when it copies.
+    public func compacted() throws(ArenaError) -> Bytes {
+        Bytes(try _region.compacted())
+    }
+}

@@ -273,6 +273,9 @@ extension RunReport {
         out.table(table)
         out.list("Figures", phases.first?.comparison.map { "\(Format.words($0.figure)): \($0.note)" } ?? [])
 
+        out.title("Pinned chunks by phase (chunks no longer carved from, kept alive by views)")
+        out.table(Self.pinnedTable(phases, barWidth: options.barWidth))
+
         if let live = phases.first, let jemallocArena {
             if !live.sizeClasses.isEmpty {
                 out.title("Small size classes of jemalloc arena \(jemallocArena) (\(live.name))")
@@ -292,5 +295,26 @@ extension RunReport {
         out.list("Absent", absent)
         out.list("Notes", notes)
         return out.text
+    }
+
+    /// Pinned chunks, their bytes and references, and the chunks by references that keep each
+    /// (1, 2-4, 5-16, >16) as a bar chart of each bucket's share of the phase's pinned chunks.
+    static func pinnedTable(_ phases: [Phase], barWidth: Int) -> TextTable {
+        var columns: [TextTable.Column] = [.init("phase", .left), .init("figure", .left), .init("value")]
+        if barWidth > 0 { columns.append(.init("share", .left)) }
+        var table = TextTable(columns)
+        for phase in phases {
+            let statistics = phase.ours
+            table.append([phase.name, "pinned chunks", String(statistics.pinnedChunks)])
+            table.append(["", "pinned bytes", Format.humanBytes(statistics.pinnedBytes)])
+            table.append(["", "references pinning them", String(statistics.pinningReferences)])
+            for bucket in statistics.pinningReferenceHistogram.buckets {
+                let share = statistics.pinnedChunks > 0 ? Double(bucket.chunks) / Double(statistics.pinnedChunks) : 0
+                var cells = ["", "chunks held by \(bucket.label)", String(bucket.chunks)]
+                if barWidth > 0 { cells.append("|" + Format.bar(share, width: barWidth) + "|") }
+                table.append(cells)
+            }
+        }
+        return table
     }
 }

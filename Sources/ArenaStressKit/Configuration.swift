@@ -33,6 +33,8 @@ package struct StressConfiguration: Sendable {
     package var json: Bool
     /// Whether the progress line is shown.
     package var progress: Bool
+    /// Whether workers compact the views they keep (`Bytes.compacted()`) every 32 operations.
+    package var compact: Bool
     /// Whether worker 0 corrupts one byte (tests prove a corruption is caught).
     package var injectCorruption: Bool
     /// `--weights` as given.
@@ -57,6 +59,7 @@ package struct StressConfiguration: Sendable {
         json: Bool = false,
         progress: Bool = false,
         injectCorruption: Bool = false,
+        compact: Bool = false,
         weightsText: String? = nil,
         maxLiveText: String? = nil
     ) {
@@ -74,6 +77,7 @@ package struct StressConfiguration: Sendable {
         self.json = json
         self.progress = progress
         self.injectCorruption = injectCorruption
+        self.compact = compact
         self.weightsText = weightsText
         self.maxLiveText = maxLiveText
     }
@@ -95,6 +99,7 @@ package struct StressConfiguration: Sendable {
         if threadLocalChunks { text += " --thread-local-chunks" }
         if let weightsText { text += " --weights \(weightsText)" }
         if let maxLiveText { text += " --max-live \(maxLiveText)" }
+        if compact { text += " --compact" }
         if injectCorruption { text += " --inject-corruption" }
         return text
     }

@@ -112,6 +112,7 @@ package struct Runner {
             sizes: configuration.sizesText,
             chunkSize: configuration.chunkSize,
             threadLocalChunks: configuration.threadLocalChunks,
+            compact: configuration.compact,
             limit: configuration.limit,
             weights: configuration.weights.description,
             requestedDurationSeconds: configuration.duration,

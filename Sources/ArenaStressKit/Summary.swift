@@ -43,6 +43,10 @@ package struct Outcomes: Sendable, Codable, Equatable {
     package var flattenedCopied = 0
     /// `init?(reclaiming:)` that gave a writer.
     package var reclaimed = 0
+    /// Views copied by `compacted()` (`--compact`).
+    package var compacted = 0
+    /// Compactions refused by the limit (the view kept as it was).
+    package var compactionFailed = 0
     /// `init?(reclaiming:)` that refused (another view of the storage lives).
     package var reclaimRefused = 0
     /// Read buffers allocated.
@@ -79,6 +83,8 @@ package struct Outcomes: Sendable, Codable, Equatable {
         flattenedZeroCopy += other.flattenedZeroCopy
         flattenedCopied += other.flattenedCopied
         reclaimed += other.reclaimed
+        compacted += other.compacted
+        compactionFailed += other.compactionFailed
         reclaimRefused += other.reclaimRefused
         readBufferRefills += other.readBufferRefills
         readBufferFrames += other.readBufferFrames
@@ -99,6 +105,7 @@ package struct Outcomes: Sendable, Codable, Equatable {
             ("views received", viewsReceived), ("chains coalesced", chainsCoalesced),
             ("flattened zero-copy", flattenedZeroCopy), ("flattened by copy", flattenedCopied),
             ("reclaimed", reclaimed), ("reclaim refused (shared)", reclaimRefused),
+            ("compacted", compacted), ("compaction refused (limit)", compactionFailed),
             ("read buffers allocated", readBufferRefills), ("read-buffer frames", readBufferFrames),
             ("read-buffer reserves", readBufferReserves), ("read-buffer moves", readBufferMoves),
             ("bytes written", bytesWritten), ("bytes verified", bytesVerified),
@@ -153,6 +160,8 @@ package struct Summary: Sendable, Codable {
     package var chunkSize: Int
     /// Whether each thread had a chunk of its own.
     package var threadLocalChunks: Bool
+    /// Whether workers compacted the views they keep (`--compact`).
+    package var compact: Bool
     /// The limit, if any.
     package var limit: Int?
     /// The operation weights.
@@ -197,6 +206,7 @@ package struct Summary: Sendable, Codable {
         lines.append(
             "arena-stress: seed \(seed), \(threads) thread\(threads == 1 ? "" : "s"), sizes \(sizes), "
                 + "chunk \(formatBytes(chunkSize))\(threadLocalChunks ? " (thread-local)" : ""), limit \(limitText)"
+                + (compact ? ", compacting" : "")
         )
         lines.append("")
         var operationRows: [(String, String)] = OperationKind.allCases.map { kind in
@@ -222,7 +232,12 @@ package struct Summary: Sendable, Codable {
             ("at stop: dedicated blocks", "\(arena.dedicatedBlocks)"),
             ("at stop: reserved", bytesText(arena.bytesReserved)),
             ("at stop: handed out", bytesText(arena.bytesHandedOut)),
+            ("at stop: pinned chunks", "\(arena.pinnedChunks) (\(formatBytes(arena.pinnedBytes)))"),
+            ("at stop: references pinning them", "\(arena.pinningReferences)"),
         ]
+        arenaRows += arena.pinningReferenceHistogram.buckets.map { bucket in
+            ("at stop: pinned by \(bucket.label) reference\(bucket.label == "1" ? "" : "s")", "\(bucket.chunks)")
+        }
         if let jemalloc = arena.jemalloc {
             arenaRows += [
                 ("jemalloc \(Self.shortVersion(jemallocVersion)) arena index", "\(jemalloc.arenaIndex)"),

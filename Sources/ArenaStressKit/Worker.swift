@@ -110,6 +110,7 @@ final class Worker {
                 if let deadline, ContinuousClock.now >= deadline { return }
             }
             if let quota, operationIndex >= quota { return }
+            if configuration.compact && operationIndex & 31 == 16 { try compactPool() }
             let performed = try perform(choose())
             counts[performed.rawValue] += 1
             operationIndex += 1
@@ -154,6 +155,44 @@ final class Worker {
     }
 
     // MARK: - Pool
+
+    /// `--compact`: copies each view that keeps at least four times its size alive with
+    /// `Bytes.compacted()`, checks every byte of the copy, and keeps the copy instead (with a
+    /// lease of its own size). A copy the limit refuses leaves the view as it was.
+    func compactPool() throws(Violation) {
+        for position in pool.indices {
+            let tracked = pool[position]
+            let bytes = tracked.bytes
+            guard bytes.count > 0, bytes.retainedBytes >= 4 * bytes.count else { continue }
+            let copy: Bytes
+            do {
+                copy = try bytes.compacted()
+            } catch {
+                outcomes.compactionFailed += 1
+                continue
+            }
+            if copy.region.baseAddress == bytes.region.baseAddress { continue }
+            if copy.retainedBytes > bytes.retainedBytes || copy.count != bytes.count {
+                throw Violation(
+                    "compact",
+                    "compacted() of the \(bytes.count)-byte view at \(hex(tracked.address)) gave \(copy.count) bytes "
+                        + "retaining \(copy.retainedBytes), the view retained \(bytes.retainedBytes)"
+                )
+            }
+            let mismatch = copy.withUnsafeBytes { tracked.provenance.firstMismatch(in: $0) }
+            outcomes.bytesVerified += copy.count
+            if let mismatch {
+                throw Violation(
+                    "compact",
+                    "compacted() of the \(bytes.count)-byte view at \(hex(tracked.address)): byte \(mismatch) "
+                        + "differs from the pattern"
+                )
+            }
+            let lease = Lease(accountedBytes: copy.count, counter: counters.live)
+            pool[position] = Tracked(copy, tracked.provenance, owners: Owners(lease))
+            outcomes.compacted += 1
+        }
+    }
 
     /// Adds a view to the pool.
     func add(_ tracked: Tracked) {

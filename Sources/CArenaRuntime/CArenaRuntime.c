@@ -1,3 +1,6 @@
+#define _GNU_SOURCE
+#include <dlfcn.h>
+
 #include "CArenaRuntime.h"
 
 #if defined(__has_feature)
@@ -37,4 +40,13 @@ void CArenaRuntime_tsan_release(void *address) {
 #else
     (void)address;
 #endif
+}
+
+int CArenaRuntime_dladdr(const void *address, const char **image, void **imageBase, const char **symbol) {
+    Dl_info info;
+    if (dladdr(address, &info) == 0) return 0;
+    *image = info.dli_fname;
+    *imageBase = info.dli_fbase;
+    *symbol = info.dli_sname;
+    return 1;
 }

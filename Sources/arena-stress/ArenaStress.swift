@@ -115,6 +115,12 @@ struct ArenaStress: ParsableCommand {
     )
     var threadLocalChunks = false
 
+    @Flag(
+        name: .long,
+        help: "Workers compact the views they keep (Bytes.compacted()) every 32 operations."
+    )
+    var compact = false
+
     @Flag(name: .long, help: "Write the summary as JSON.")
     var json = false
 
@@ -182,6 +188,7 @@ struct ArenaStress: ParsableCommand {
             json: json,
             progress: !noProgress && standardOutputIsTerminal,
             injectCorruption: injectCorruption,
+            compact: compact,
             weightsText: self.weights,
             maxLiveText: self.maxLive
         )

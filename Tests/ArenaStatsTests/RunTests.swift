@@ -20,7 +20,14 @@ import Testing
             #expect(live.dedicatedBlocks == report.survivors && live.liveChunks == 0)
             #expect(live.bytesHandedOut == report.survivingBytes)
         }
-        if workload == .small { #expect(live.dedicatedBlocks == 0) }
+        if workload == .small {
+            #expect(live.dedicatedBlocks == 0)
+            // Every chunk but the current one is retired and kept by its survivors.
+            #expect(live.pinnedChunks == live.liveChunks - 1)
+            #expect(live.pinningReferences > 0 && live.pinningReferences < report.survivors)
+            #expect(live.pinningReferenceHistogram.moreThanSixteen == live.pinnedChunks)
+        }
+        #expect(report.phases[1].ours.pinnedChunks == 0, "every region was dropped")
 
         #if Jemalloc
         #expect(report.jemallocArena != nil && report.jemallocVersion != nil)
@@ -62,6 +69,8 @@ import Testing
         expectAlignedTables(table.stdoutText)
         #expect(table.stdoutText.contains("live: ours"))
         #expect(table.stdoutText.contains("live blocks"))
+        #expect(table.stdoutText.contains("Pinned chunks by phase"))
+        #expect(table.stdoutText.contains("chunks held by 2-4"))
 
         let csv = try ArenaStatsTool.run(["run", "churn", "--csv"])
         try #require(csv.status == 0, "\(csv.stderrText)")

@@ -60,6 +60,18 @@ struct StressWorkloadTests {
         expectBackAtStart(first)
     }
 
+    @Test("--compact: workers compact the views they keep, every byte checked, and the run settles back")
+    func compactRun() throws {
+        let summary = try passingRun(
+            StressConfiguration(seed: seed, threads: 2, operations: 6000, maxLiveBytes: 8 << 20, compact: true)
+        )
+        expectBackAtStart(summary)
+        #expect(summary.compact)
+        #expect(summary.outcomes.compacted > 0, "nothing was compacted (\(TestSeed.replayHint))")
+        #expect(summary.table().contains("at stop: pinned chunks"))
+        #expect(summary.table().contains("at stop: pinned by 1 reference"))
+    }
+
     @Test("near its limit the arena refuses requests, the run counts them and loses nothing")
     func limitRun() throws {
         let limit = 256 << 10

@@ -68,6 +68,7 @@ extension ArenaCore {
         }
         let chunk = unsafeDowncast(storage, to: Chunk.self)
         chunk.carved.store(chunk.capacity, ordering: .relaxed)
+        chunk.isRetired.store(true, ordering: .relaxed)
         return true
     }
 

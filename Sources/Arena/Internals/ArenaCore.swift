@@ -31,6 +31,8 @@ package final class ArenaCore: @unchecked Sendable {
     /// Free chunks kept for reuse before they go back to jemalloc.
     let chunkCacheLimit = 4
     let jemallocArena: UInt32?
+    /// The sampling state when allocation sites are sampled (`sampleInterval`), else `nil`.
+    let sampler: Sampler?
 
     struct State {
         /// Where the shared current chunk is carved (arenas without `threadLocalChunks`).
@@ -59,8 +61,18 @@ package final class ArenaCore: @unchecked Sendable {
     let blockAllocations = Atomic<Int>(0)
     let foreignExports = Atomic<Int>(0)
 
-    init(name: String, chunkSize: Int, limit: Int?, threadLocalChunks: Bool) throws(ArenaError) {
+    init(
+        name: String,
+        chunkSize: Int,
+        limit: Int?,
+        threadLocalChunks: Bool,
+        sampleInterval: Int? = nil,
+        sampleSeed: UInt64? = nil
+    ) throws(ArenaError) {
         self.name = name
+        self.sampler = (sampleInterval ?? Sampler.environmentInterval).map { interval in
+            Sampler(interval: interval, seed: sampleSeed ?? Sampler.randomSeed())
+        }
         self.chunkSize = chunkSize
         self.largestCarve = chunkSize / 8
         self.limit = limit
@@ -153,7 +165,17 @@ package final class ArenaCore: @unchecked Sendable {
     // MARK: - Allocation
 
     /// Hands out a region of `byteCount` bytes aligned to `alignment`.
+    @inline(__always)
     func allocate(byteCount: Int, alignment: Int) throws(ArenaError) -> Region {
+        if let sampler, sampler.shouldSample(byteCount) {
+            return try allocateSampled(byteCount: byteCount, alignment: alignment, sampler: sampler)
+        }
+        return try allocateUnsampled(byteCount: byteCount, alignment: alignment)
+    }
+
+    /// `allocate` without the sampling check.
+    @inline(__always)
+    func allocateUnsampled(byteCount: Int, alignment: Int) throws(ArenaError) -> Region {
         if byteCount <= largestCarve && alignment <= 4096 {
             let carved =
                 threadLocalChunks
@@ -193,7 +215,7 @@ package final class ArenaCore: @unchecked Sendable {
         return chunk
     }
 
-    private func allocateBlock(byteCount: Int, alignment: Int) throws(ArenaError) -> Region {
+    func allocateBlock(byteCount: Int, alignment: Int) throws(ArenaError) -> Region {
         let alignment = max(alignment, 16)
         try reserveEvictingCache(byteCount)
         guard let base = Backend.allocate(byteCount, alignment: alignment, arena: jemallocArena) else {
@@ -270,6 +292,7 @@ package final class ArenaCore: @unchecked Sendable {
         lock.lock()
         var carved = 0
         var carves = guarded.carvesInDeadChunks
+        var pinned = ArenaStatistics.Pinned()
         var chunk = guarded.firstLive
         while let link = chunk {
             // Unretained, as in `chunkDied`: a retain and release here could run a deinit.
@@ -278,11 +301,18 @@ package final class ArenaCore: @unchecked Sendable {
                 carves += live.carves.load(ordering: .relaxed)
                 chunk = live.next
             }
+            // SAFETY: the chunk's memory lives while we hold the lock (its deinit needs it);
+            // a retired chunk's references are its views' alone (the carver gave its own back).
+            if link._withUnsafeGuaranteedRef({ $0.isRetired.load(ordering: .relaxed) }),
+                let references = swiftStrongReferences(link.toOpaque())
+            {
+                pinned.count(chunkOf: chunkSize, references: references)
+            }
         }
         let snapshot = (guarded.liveChunks, guarded.cache.count, guarded.refills)
         _invariantCheckLocked()
         lock.unlock()
-        return ArenaStatistics(
+        var statistics = ArenaStatistics(
             name: name,
             chunkSize: chunkSize,
             liveChunks: snapshot.0,
@@ -298,6 +328,11 @@ package final class ArenaCore: @unchecked Sendable {
             liveForeignExports: foreignExports.load(ordering: .relaxed),
             jemalloc: Backend.arenaStatistics(jemallocArena)
         )
+        statistics.pinnedChunks = pinned.chunks
+        statistics.pinnedBytes = pinned.bytes
+        statistics.pinningReferences = pinned.references
+        statistics.pinningReferenceHistogram = pinned.histogram
+        return statistics
     }
 
     func purge() {

@@ -88,8 +88,16 @@ struct RetiredChunk: @unchecked Sendable {
     let chunk: Unmanaged<Chunk>
     let references: Int
 
+    /// Drops the carver's references and marks the chunk retired: from then on it counts as
+    /// pinned while any view keeps it alive.
+    ///
+    /// The carver keeps its last reference until the mark is made, so the chunk is alive to
+    /// take it; the statistics then read its reference count as exactly its views' (up to that
+    /// last release, an instant later).
     func release() {
-        swiftReleaseN(chunk.toOpaque(), UInt32(references))
+        if references > 1 { swiftReleaseN(chunk.toOpaque(), UInt32(references - 1)) }
+        chunk._withUnsafeGuaranteedRef { $0.isRetired.store(true, ordering: .relaxed) }
+        swiftReleaseN(chunk.toOpaque(), 1)
     }
 }
 

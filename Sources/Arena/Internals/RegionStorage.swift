@@ -16,7 +16,9 @@ package class RegionStorage: @unchecked Sendable {
         case chunk
         /// A dedicated jemalloc block for one large request.
         case block
-        /// Memory from elsewhere, released by a callback.
+        /// Memory from elsewhere, released by a callback; also a sampled region's own wrapper
+        /// around its chunk or block (`SampledStorage`), whose views are likewise never grown
+        /// in place or reclaimed, so that the wrapper's death is theirs.
         case foreign
     }
 
@@ -58,6 +60,9 @@ final class Chunk: RegionStorage, @unchecked Sendable {
     /// carver (see `countCarve`), read by the statistics.
     let carved = Atomic<Int>(0)
     let carves = Atomic<Int>(0)
+    /// Whether no carver carves from the chunk any more (set once, at retirement or when a
+    /// unique view takes it whole): while it lives after that, it is *pinned* by its views.
+    let isRetired = Atomic<Bool>(false)
     /// The arena's list of live chunks, guarded by the arena's lock. Unmanaged, so that
     /// following a link never retains a neighbour: releasing that temporary reference could
     /// be the neighbour's last release, running its deinit (which takes the same lock) inside

@@ -22,6 +22,17 @@ func swiftReleaseN(_ object: UnsafeMutableRawPointer, _ count: UInt32) {
     CArenaRuntime_swift_release_n(object, count)
 }
 
+/// The strong references to `object`, or `nil` when its last one is gone (its deinit is
+/// running or waiting): for the statistics, never for an allocation.
+///
+/// The corresponding runtime calls are `swift_isDeallocating(object)` and
+/// `swift_retainCount(object)`. The caller keeps the object's memory valid (for a chunk, by
+/// holding the arena's lock, which the chunk's deinit needs).
+func swiftStrongReferences(_ object: UnsafeMutableRawPointer) -> Int? {
+    if CArenaRuntime_swift_isDeallocating(object) { return nil }
+    return Int(CArenaRuntime_swift_retainCount(object))
+}
+
 /// ThreadSanitizer annotations for the synchronization that goes through the Swift runtime's
 /// reference counts, which the sanitizer cannot see. Each is a call to an empty C function
 /// unless the package was built with `--sanitize=thread`; none is on an allocation fast path.
