@@ -159,6 +159,8 @@ extension Chain {
         var taken = Chain()
         var remaining = count
         while remaining > 0 {
+            // The count promised these bytes; trap rather than loop if the segments lack them.
+            precondition(!_head.isEmpty, "Chain: \(remaining) bytes short of its count")
             if _head.count <= remaining {
                 remaining -= _head.count
                 taken.append(_head)
@@ -192,6 +194,7 @@ extension Chain {
         withUnsafeMutableBytes(of: &raw) { destination in
             var filled = 0
             while filled < size {
+                precondition(!_head.isEmpty, "Chain: \(size - filled) bytes short of its count")
                 let take = Swift.min(size - filled, _head.count)
                 _head.split(to: take).withUnsafeBytes { source in
                     // SAFETY: `take <= size - filled` bytes fit in the destination.
