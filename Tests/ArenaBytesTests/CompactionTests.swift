@@ -2,7 +2,7 @@ import ArenaBytes
 import ArenaTestSupport
 import Testing
 
-@Suite("Compaction")
+@Suite("Compaction", .timeLimit(.minutes(5)))
 struct CompactionTests {
     /// Random views (chunk slices, frozen writers with spare capacity, dedicated blocks,
     /// foreign memory, empty views), compacted once and twice: the content never changes and

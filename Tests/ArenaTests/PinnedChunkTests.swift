@@ -2,7 +2,7 @@ import Arena
 import Foundation
 import Testing
 
-@Suite("Pinned chunks")
+@Suite("Pinned chunks", .timeLimit(.minutes(5)))
 struct PinnedChunkTests {
     /// Fills the current chunk of a 4 KiB-chunk arena with regions it drops, keeping one
     /// 64-byte region at its start; returns the kept region.

@@ -15,7 +15,7 @@ func churnShortLivedRegion(_ arena: ArenaAllocator) throws {
     withExtendedLifetime(region) {}
 }
 
-@Suite("Sampled allocation sites")
+@Suite("Sampled allocation sites", .timeLimit(.minutes(5)))
 struct SamplingTests {
     @Test func theTopSiteByPinnedBytesIsTheFunctionThatKeepsItsRegions() throws {
         var configuration = ArenaAllocator.Configuration(name: "profiled", chunkSize: 64 << 10)
