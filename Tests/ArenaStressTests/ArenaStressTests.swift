@@ -48,7 +48,13 @@ struct StressWorkloadTests {
         #expect(summary.outcomes.viewsReceived > 0, "no view crossed threads (\(TestSeed.replayHint))")
     }
 
-    @Test("the same seed in single-thread mode gives the same operations and outcomes twice")
+    /// Exact only in a jemalloc arena of its own: which views are adjacent (and so merge)
+    /// depends on the addresses the backend hands out, and the system allocator's (the
+    /// sanitizer builds, jemalloc off) depend on everything else the process did.
+    @Test(
+        "the same seed in single-thread mode gives the same operations and outcomes twice",
+        .enabled(if: (try? ArenaAllocator().statistics().jemalloc) != nil, "replays need jemalloc")
+    )
     func replayIsExact() throws {
         let configuration = StressConfiguration(seed: seed, threads: 1, operations: 3000, maxLiveBytes: 4 << 20)
         let first = try passingRun(configuration)
