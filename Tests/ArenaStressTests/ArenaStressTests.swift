@@ -1,3 +1,4 @@
+import ArenaBytes
 import ArenaStressKit
 import ArenaTestSupport
 import Testing
