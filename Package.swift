@@ -95,7 +95,7 @@ let package = Package(
         // What the test targets share: the seed, SplitMix64, child processes, built executables.
         .target(
             name: "ArenaTestSupport",
-            dependencies: ["ArenaToolSupport"],
+            dependencies: ["Arena", "ArenaToolSupport"],
             path: "Tests/ArenaTestSupport",
             swiftSettings: testSettings
         ),

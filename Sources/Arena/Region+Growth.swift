@@ -126,15 +126,14 @@ extension Region {
             try core.reserveEvictingCache(newCapacity - oldCapacity)
         }
         moveToStartOfStorage(preserving: used)
-        if !Backend.growInPlace(block.base, to: newCapacity, alignment: block.alignment, arena: core.jemallocArena) {
+        if !core.growBlockInPlace(block.base, to: newCapacity, alignment: block.alignment) {
             guard
-                let moved = Backend.reallocate(
+                let moved = core.moveBlock(
                     block.base,
                     size: oldCapacity,
                     to: newCapacity,
                     preserving: used,
-                    alignment: block.alignment,
-                    arena: core.jemallocArena
+                    alignment: block.alignment
                 )
             else {
                 core.unreserve(newCapacity - oldCapacity)

@@ -61,6 +61,34 @@ public struct Bytes: Sendable {
         self = writer.freeze()
     }
 
+    /// A copy of `bytes` in a fresh region of `arena`, throwing when the arena cannot provide
+    /// the memory: the throwing form of ``init(_:in:)``.
+    ///
+    /// - Throws: `ArenaError.limitExceeded` or `.outOfMemory`; nothing is kept.
+    /// - Complexity: O(n); one allocation when `bytes` is contiguous or a collection.
+    @inlinable
+    public static func make(
+        copying bytes: some Sequence<UInt8>,
+        in arena: ArenaAllocator = .shared
+    ) throws(ArenaError) -> Bytes {
+        let contiguous = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(ArenaError) in
+                var writer = try BytesMut.make(capacity: buffer.count, in: arena)
+                writer.append(contentsOf: UnsafeRawBufferPointer(buffer))
+                return writer.freeze()
+            }
+        }
+        if let contiguous { return try contiguous.get() }
+        var writer = try BytesMut.make(capacity: bytes.underestimatedCount, in: arena)
+        for byte in bytes {
+            if writer.count == writer.capacity {
+                try writer.tryReserveCapacity(Swift.max(writer.capacity * 2, 64))
+            }
+            writer.append(byte)
+        }
+        return writer.freeze()
+    }
+
     /// The view of a slice, 0-based, sharing the same memory.
     ///
     /// - Complexity: O(1); nothing is copied.

@@ -5,6 +5,7 @@
 // which pieces of which allocations it shows (its `Provenance`), so any byte of any view, after
 // any number of splits, merges, hand-offs, copies and reclaims, can be checked on its own.
 
+import Arena
 import ArenaBytes
 import ArenaToolSupport
 import Synchronization

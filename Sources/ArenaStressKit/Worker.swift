@@ -2,6 +2,7 @@
 // The operations themselves live in Worker+Writers.swift, Worker+Views.swift and
 // Worker+Chains.swift.
 
+import Arena
 import ArenaBytes
 import ArenaToolSupport
 

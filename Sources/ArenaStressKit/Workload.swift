@@ -1,6 +1,7 @@
 // What the workers do: the kinds of operation, their weights, the size distributions, and the
 // seeded random numbers that make a single-thread run replayable.
 
+import Arena
 import ArenaToolSupport
 
 /// The kinds of operation a worker performs; each is counted in the summary.

@@ -1,3 +1,4 @@
+import Arena
 import ArenaBytes
 import ArenaTestSupport
 import Testing

@@ -1,6 +1,7 @@
 // Seeded, replayable randomized tests: one seed per test run, from `ARENA_TEST_SEED` or at random,
 // and the generator every test target uses.
 
+import Arena
 import ArenaToolSupport
 
 #if canImport(Glibc)
@@ -10,10 +11,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// The replayable generator of our tests: the sources' SplitMix64, so a test and a workload
-/// given the same seed draw the same numbers.
-package typealias SplitMix64 = ArenaToolSupport.SplitMix64
 
 /// The seed of randomized tests.
 ///

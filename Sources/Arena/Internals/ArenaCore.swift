@@ -33,6 +33,8 @@ package final class ArenaCore: @unchecked Sendable {
     let jemallocArena: UInt32?
     /// The sampling state when allocation sites are sampled (`sampleInterval`), else `nil`.
     let sampler: Sampler?
+    /// Refuses chosen backend allocations when a test or tool sets a plan; off by default.
+    let faults = FaultInjection()
 
     struct State {
         /// Where the shared current chunk is carved (arenas without `threadLocalChunks`).
@@ -197,7 +199,7 @@ package final class ArenaCore: @unchecked Sendable {
         var base = cached?.pointer
         if base == nil {
             try reserveEvictingCache(chunkSize)
-            base = Backend.allocate(chunkSize, alignment: chunkSize, arena: jemallocArena)
+            base = allocateMemory(chunkSize, alignment: chunkSize, site: .chunkRefill)
             guard base != nil else {
                 unreserve(chunkSize)
                 throw .outOfMemory(requested: chunkSize)
@@ -218,7 +220,7 @@ package final class ArenaCore: @unchecked Sendable {
     func allocateBlock(byteCount: Int, alignment: Int) throws(ArenaError) -> Region {
         let alignment = max(alignment, 16)
         try reserveEvictingCache(byteCount)
-        guard let base = Backend.allocate(byteCount, alignment: alignment, arena: jemallocArena) else {
+        guard let base = allocateMemory(byteCount, alignment: alignment, site: .dedicatedBlock) else {
             unreserve(byteCount)
             throw .outOfMemory(requested: byteCount)
         }
@@ -227,6 +229,40 @@ package final class ArenaCore: @unchecked Sendable {
         blockAllocations.add(1, ordering: .relaxed)
         let block = DedicatedBlock(core: self, base: base, capacity: byteCount, alignment: alignment)
         return Region(storage: block, start: base, count: byteCount)
+    }
+
+    // MARK: - The backend, behind fault injection
+
+    /// `Backend.allocate` in this arena, unless fault injection refuses it at `site`.
+    private func allocateMemory(_ size: Int, alignment: Int, site: FaultInjection.Site) -> UnsafeMutableRawPointer? {
+        if faults.refuses(site) { return nil }
+        return Backend.allocate(size, alignment: alignment, arena: jemallocArena)
+    }
+
+    /// `Backend.growInPlace` of a block of this arena, unless fault injection refuses it.
+    func growBlockInPlace(_ base: UnsafeMutableRawPointer, to newSize: Int, alignment: Int) -> Bool {
+        if faults.refuses(.growInPlace) { return false }
+        return Backend.growInPlace(base, to: newSize, alignment: alignment, arena: jemallocArena)
+    }
+
+    /// `Backend.reallocate` of a block of this arena, unless fault injection refuses it (the
+    /// block is then untouched, as when the backend refuses).
+    func moveBlock(
+        _ base: UnsafeMutableRawPointer,
+        size: Int,
+        to newSize: Int,
+        preserving: Int,
+        alignment: Int
+    ) -> UnsafeMutableRawPointer? {
+        if faults.refuses(.moveBlock) { return nil }
+        return Backend.reallocate(
+            base,
+            size: size,
+            to: newSize,
+            preserving: preserving,
+            alignment: alignment,
+            arena: jemallocArena
+        )
     }
 
     // MARK: - Storage life cycle

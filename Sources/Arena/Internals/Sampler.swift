@@ -37,7 +37,7 @@ final class Sampler: @unchecked Sendable {
     }
 
     struct State {
-        var random: UInt64
+        var random: SplitMix64
         var nextIdentifier: UInt64 = 0
         var live: [UInt64: Sample] = [:]
         /// Symbolicated return addresses, filled at profile time.
@@ -48,7 +48,7 @@ final class Sampler: @unchecked Sendable {
 
     init(interval: Int, seed: UInt64) {
         self.interval = interval
-        var random = seed
+        var random = SplitMix64(seed: seed)
         let first = Self.exponential(mean: interval, random: &random)
         self.countdown = Atomic(first)
         self.state = Mutex(State(random: random))
@@ -238,14 +238,9 @@ final class Sampler: @unchecked Sendable {
     // MARK: - Random countdowns
 
     /// An exponentially distributed byte count of mean `mean`, at least 1.
-    static func exponential(mean: Int, random: inout UInt64) -> Int {
-        random &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = random
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        mixed ^= mixed >> 31
+    static func exponential(mean: Int, random: inout SplitMix64) -> Int {
         // A uniform value in (0, 1].
-        let uniform = (Double(mixed >> 11) + 1) / Double(1 << 53)
+        let uniform = (Double(random.next() >> 11) + 1) / Double(1 << 53)
         let draw = -log(uniform) * Double(mean)
         return max(1, Int(min(draw, Double(Int.max / 2))))
     }

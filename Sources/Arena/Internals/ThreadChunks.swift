@@ -44,6 +44,10 @@ enum ThreadChunks {
         return makeSlots()
     }
 
+    /// A number that names the calling thread while it lives (the address of its slots), for
+    /// fault injection planned for one thread.
+    static var currentThread: UInt { UInt(bitPattern: slots()) }
+
     @inline(never)
     private static func makeSlots() -> UnsafeMutablePointer<ThreadChunkSlot> {
         let slots = UnsafeMutablePointer<ThreadChunkSlot>.allocate(capacity: slotCount)

@@ -1,5 +1,6 @@
 /// A small, fast, seedable random number generator (SplitMix64): the same seed gives the same
-/// numbers, so workloads and randomized tests replay exactly.
+/// numbers, so workloads and randomized tests replay exactly. The one generator of the package:
+/// the sampler's countdown, fault injection, the tools' workloads and the tests draw from it.
 package struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
