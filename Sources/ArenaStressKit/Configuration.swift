@@ -37,6 +37,9 @@ package struct StressConfiguration: Sendable {
     package var compact: Bool
     /// Whether worker 0 corrupts one byte (tests prove a corruption is caught).
     package var injectCorruption: Bool
+    /// The share of the arena's backend allocations refused on purpose (`--fail-rate`, 0 to 1),
+    /// drawn from the seed; `nil` refuses none.
+    package var failRate: Double?
     /// `--weights` as given.
     package var weightsText: String?
     /// `--max-live` as given.
@@ -60,6 +63,7 @@ package struct StressConfiguration: Sendable {
         progress: Bool = false,
         injectCorruption: Bool = false,
         compact: Bool = false,
+        failRate: Double? = nil,
         weightsText: String? = nil,
         maxLiveText: String? = nil
     ) {
@@ -78,6 +82,7 @@ package struct StressConfiguration: Sendable {
         self.progress = progress
         self.injectCorruption = injectCorruption
         self.compact = compact
+        self.failRate = failRate
         self.weightsText = weightsText
         self.maxLiveText = maxLiveText
     }
@@ -100,6 +105,7 @@ package struct StressConfiguration: Sendable {
         if let weightsText { text += " --weights \(weightsText)" }
         if let maxLiveText { text += " --max-live \(maxLiveText)" }
         if compact { text += " --compact" }
+        if let failRate { text += " --fail-rate \(failRate)" }
         if injectCorruption { text += " --inject-corruption" }
         return text
     }

@@ -2,6 +2,7 @@
 // line, memory samples), collect what they hand back, check and drop every view, check that
 // the arena is back where it started, and report.
 
+@_spi(FaultInjection) import Arena
 import ArenaBytes
 import ArenaToolSupport
 
@@ -64,6 +65,9 @@ package struct Runner {
             return .violation(error)
         }
         announce(announceLine)
+        if let rate = configuration.failRate {
+            arena.faultInjection.set(.failAtRate(rate, seed: configuration.seed))
+        }
 
         let shared = SharedState(threads: configuration.threads)
         let start = ContinuousClock.now
@@ -87,6 +91,8 @@ package struct Runner {
         let memory = watch(shared, arena: arena, start: start)
         for thread in threads { thread.join() }
         let seconds = Self.seconds(ContinuousClock.now - start)
+        let faults = arena.faultInjection.counts
+        arena.faultInjection.set(.off)
         let atStop = arena.statistics()
         if let violation = shared.violation { return .violation(violation) }
 
@@ -113,6 +119,9 @@ package struct Runner {
             chunkSize: configuration.chunkSize,
             threadLocalChunks: configuration.threadLocalChunks,
             compact: configuration.compact,
+            injectedFaults: configuration.failRate.map {
+                InjectedFaults(rate: $0, attempts: faults.attempts, refused: faults.injected)
+            },
             limit: configuration.limit,
             weights: configuration.weights.description,
             requestedDurationSeconds: configuration.duration,

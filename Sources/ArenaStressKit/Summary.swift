@@ -13,7 +13,10 @@ import Foundation
 package struct Outcomes: Sendable, Codable, Equatable {
     /// `ArenaError.limitExceeded` caught by the workload (throwing forms under `--limit`).
     package var limitExceeded = 0
-    /// Views dropped to shed load after a limit hit.
+    /// `ArenaError.outOfMemory` caught by the workload: the backend refused (for real, or by
+    /// `--fail-rate`).
+    package var outOfMemory = 0
+    /// Views dropped to shed load after a refused allocation (limit or out of memory).
     package var shedDrops = 0
     /// Writers frozen into views.
     package var freezes = 0
@@ -45,7 +48,7 @@ package struct Outcomes: Sendable, Codable, Equatable {
     package var reclaimed = 0
     /// Views copied by `compacted()` (`--compact`).
     package var compacted = 0
-    /// Compactions refused by the limit (the view kept as it was).
+    /// Compactions refused (limit or out of memory; the view kept as it was).
     package var compactionFailed = 0
     /// `init?(reclaiming:)` that refused (another view of the storage lives).
     package var reclaimRefused = 0
@@ -68,6 +71,7 @@ package struct Outcomes: Sendable, Codable, Equatable {
     /// Adds another worker's counts.
     mutating func add(_ other: Outcomes) {
         limitExceeded += other.limitExceeded
+        outOfMemory += other.outOfMemory
         shedDrops += other.shedDrops
         freezes += other.freezes
         growInPlace += other.growInPlace
@@ -97,7 +101,8 @@ package struct Outcomes: Sendable, Codable, Equatable {
     /// Name and value of each count, in declaration order, for the table.
     package var rows: [(String, Int)] {
         [
-            ("limit exceeded (caught)", limitExceeded), ("views shed after a limit hit", shedDrops),
+            ("limit exceeded (caught)", limitExceeded), ("out of memory (caught)", outOfMemory),
+            ("views shed after a refused allocation", shedDrops),
             ("freezes", freezes), ("grow in place", growInPlace), ("grow moved", growMoved),
             ("grow failed, writer intact", growFailedIntact), ("unsplit (zero-copy)", unsplits),
             ("merges joined (zero-copy)", mergesJoined), ("merges refused", mergesRefused),
@@ -105,7 +110,7 @@ package struct Outcomes: Sendable, Codable, Equatable {
             ("views received", viewsReceived), ("chains coalesced", chainsCoalesced),
             ("flattened zero-copy", flattenedZeroCopy), ("flattened by copy", flattenedCopied),
             ("reclaimed", reclaimed), ("reclaim refused (shared)", reclaimRefused),
-            ("compacted", compacted), ("compaction refused (limit)", compactionFailed),
+            ("compacted", compacted), ("compaction refused", compactionFailed),
             ("read buffers allocated", readBufferRefills), ("read-buffer frames", readBufferFrames),
             ("read-buffer reserves", readBufferReserves), ("read-buffer moves", readBufferMoves),
             ("bytes written", bytesWritten), ("bytes verified", bytesVerified),
@@ -148,6 +153,16 @@ package struct MemoryFigures: Sendable, Codable, Equatable {
     package var samples: Int
 }
 
+/// What `--fail-rate` did: the share asked for, and the backend allocations asked and refused.
+package struct InjectedFaults: Sendable, Codable, Equatable {
+    /// The share of allocations to refuse, 0 to 1.
+    package var rate: Double
+    /// Backend allocations the arena asked for while the workers ran.
+    package var attempts: Int
+    /// Of those, the ones refused.
+    package var refused: Int
+}
+
 /// Everything a run reports.
 package struct Summary: Sendable, Codable {
     /// The seed: `--seed` replays a single-thread run exactly.
@@ -162,6 +177,8 @@ package struct Summary: Sendable, Codable {
     package var threadLocalChunks: Bool
     /// Whether workers compacted the views they keep (`--compact`).
     package var compact: Bool
+    /// Allocations refused on purpose (`--fail-rate`), or `nil` when none were planned.
+    package var injectedFaults: InjectedFaults?
     /// The limit, if any.
     package var limit: Int?
     /// The operation weights.
@@ -207,6 +224,7 @@ package struct Summary: Sendable, Codable {
             "arena-stress: seed \(seed), \(threads) thread\(threads == 1 ? "" : "s"), sizes \(sizes), "
                 + "chunk \(formatBytes(chunkSize))\(threadLocalChunks ? " (thread-local)" : ""), limit \(limitText)"
                 + (compact ? ", compacting" : "")
+                + (injectedFaults.map { ", failing \(formatFixed($0.rate * 100, digits: 2))% of allocations" } ?? "")
         )
         lines.append("")
         var operationRows: [(String, String)] = OperationKind.allCases.map { kind in
@@ -225,6 +243,7 @@ package struct Summary: Sendable, Codable {
             ("peak live (sampled)", bytesText(memory.peakLiveBytes)),
             ("peak reserved / peak live", memory.peakReservedToLiveRatio.map { formatFixed($0, digits: 2) } ?? "-"),
             ("limit hits (arena)", "\(arena.limitHits)"),
+            ("refused on purpose (--fail-rate)", injectedFaults.map { "\($0.refused) of \($0.attempts)" } ?? "-"),
             ("allocations (arena)", "\(arena.allocations)"),
             ("chunk refills", "\(arena.chunkRefills)"),
             ("at stop: live chunks", "\(arena.liveChunks)"),

@@ -121,7 +121,7 @@ extension Worker {
     }
 
     /// Allocate small, write, `tryReserveCapacity` to the full size: on success nothing written
-    /// is lost; on a limit hit the writer is exactly as before. Then write the rest and freeze.
+    /// is lost; when the allocation is refused the writer is exactly as before. Then write the rest and freeze.
     func grow() throws(Violation) {
         let size = max(2, configuration.sizes.next(using: &random))
         let initial = Int.random(in: 1..<size, using: &random)
@@ -338,7 +338,12 @@ extension Worker {
                     "a failed tryReserveCapacity(\(readBufferTarget)) moved the read buffer from "
                         + "\(hex(before.address)) to \(hex(address(of: buffer)))"
                 )
-                try verifyWriter(buffer, readBufferProvenance, .readBuffer, what: "read buffer after a limit hit")
+                try verifyWriter(
+                    buffer,
+                    readBufferProvenance,
+                    .readBuffer,
+                    what: "read buffer after a refused allocation"
+                )
                 readBuffer = consume buffer
                 return try allocationFailed(error, .readBuffer, requested: readBufferTarget)
             }

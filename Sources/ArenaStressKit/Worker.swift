@@ -300,22 +300,27 @@ final class Worker {
 
     // MARK: - Allocation failures
 
-    /// Handles an allocation that failed: a `limitExceeded` under `--limit` is counted, and the
-    /// worker sheds load (drops a quarter of its views) after checking that the views it keeps
-    /// are intact; anything else is a violation.
+    /// Handles an allocation that failed: a `limitExceeded` under `--limit`, or an
+    /// `outOfMemory` (the system refused, or `--fail-rate` did), is counted, and the worker sheds
+    /// load (drops a quarter of its views) after checking that the views it keeps are intact;
+    /// any other error is a violation.
     func allocationFailed(_ error: ArenaError, _ operation: OperationKind, requested: Int) throws(Violation) {
-        guard case .limitExceeded = error, configuration.limit != nil else {
+        switch error {
+        case .limitExceeded where configuration.limit != nil:
+            outcomes.limitExceeded += 1
+            counters.limitHits.add(1, ordering: .relaxed)
+        case .outOfMemory:
+            outcomes.outOfMemory += 1
+        default:
             throw Violation(operation.name, "allocating \(requested) bytes failed: \(error)")
         }
-        outcomes.limitExceeded += 1
-        counters.limitHits.add(1, ordering: .relaxed)
         // The failed request must have changed nothing: check some of the views the worker keeps.
         for _ in 0..<min(4, pool.count) {
-            try verifySample(pool[randomIndex()], operation, what: "view kept across a limit hit")
+            try verifySample(pool[randomIndex()], operation, what: "view kept across a refused allocation")
         }
         for _ in 0..<(pool.count + 3) / 4 {
             let dropped = remove(at: randomIndex())
-            try verify(dropped, operation, what: "view dropped after a limit hit")
+            try verify(dropped, operation, what: "view dropped after a refused allocation")
             outcomes.shedDrops += 1
         }
     }

@@ -26,6 +26,9 @@ struct ArenaStress: ParsableCommand {
             Operation names for --weights: allocate, grow, split-writer, clone, slice, split, read, merge, \
             hand-off, chain, reclaim, read-buffer, drop.
 
+            A refused allocation (--limit, the system out of memory, or --fail-rate) is counted, the views \
+            the worker keeps are checked, and it drops a quarter of them; it is never a violation.
+
             Exit status: 0 when the run passed, 1 on a violation (printed with the seed and the operation), \
             2 for bad arguments (one line on standard error).
 
@@ -33,6 +36,8 @@ struct ArenaStress: ParsableCommand {
               arena-stress                                   10 seconds on every core
               arena-stress --threads 4 --duration 60
               arena-stress --operations 100000 --seed 42     replays exactly
+              arena-stress --fail-rate 1%                    1% of allocations refused: each is counted, never \
+            a violation
             """,
         version: ToolVersion.line(tool: "arena-stress", jemalloc: Runner.jemallocVersion)
     )
@@ -121,6 +126,16 @@ struct ArenaStress: ParsableCommand {
     )
     var compact = false
 
+    @Option(
+        name: .customLong("fail-rate"),
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Refuse this share of the arena's allocations on purpose, e.g. 0.01 or 1% (from the seed).",
+            valueName: "share"
+        )
+    )
+    var failRate: String?
+
     @Flag(name: .long, help: "Write the summary as JSON.")
     var json = false
 
@@ -173,6 +188,7 @@ struct ArenaStress: ParsableCommand {
         let weights = try self.weights.map { text throws(UsageError) in try Weights(parsing: text) } ?? Weights()
         let maxLive = try self.maxLive.map { text throws(UsageError) in try parseByteCount(text, what: "--max-live") }
         if let maxLive { guard maxLive > 0 else { throw UsageError("--max-live must be positive") } }
+        let failRate = try self.failRate.map { text throws(UsageError) in try Self.parseShare(text) }
         let configuration = StressConfiguration(
             seed: seed ?? UInt64.random(in: 0...UInt64.max),
             threads: threads,
@@ -189,6 +205,7 @@ struct ArenaStress: ParsableCommand {
             progress: !noProgress && standardOutputIsTerminal,
             injectCorruption: injectCorruption,
             compact: compact,
+            failRate: failRate,
             weightsText: self.weights,
             maxLiveText: self.maxLive
         )
@@ -198,5 +215,18 @@ struct ArenaStress: ParsableCommand {
             throw UsageError(error.description)
         }
         return configuration
+    }
+
+    /// A share from 0 to 1: a number (`0.01`) or a percentage (`1%`).
+    static func parseShare(_ text: String) throws(UsageError) -> Double {
+        let percent = text.hasSuffix("%")
+        guard let number = Double(percent ? String(text.dropLast()) : text), number.isFinite else {
+            throw UsageError("--fail-rate must be a number from 0 to 1 or a percentage (got '\(text)')")
+        }
+        let share = percent ? number / 100 : number
+        guard (0...1).contains(share) else {
+            throw UsageError("--fail-rate must be from 0 to 1, or 0% to 100% (got '\(text)')")
+        }
+        return share
     }
 }

@@ -89,6 +89,24 @@ struct StressWorkloadTests {
         expectBackAtStart(summary)
     }
 
+    @Test(
+        "with 1% or all of the backend allocations refused, a two-thread run counts each and loses nothing",
+        arguments: [0.01, 1.0]
+    )
+    func failRateRun(rate: Double) throws {
+        let summary = try passingRun(
+            StressConfiguration(seed: seed, threads: 2, operations: 6000, maxLiveBytes: 8 << 20, failRate: rate)
+        )
+        let faults = try #require(summary.injectedFaults)
+        #expect(faults.rate == rate)
+        #expect(faults.refused > 0, "nothing was refused (\(TestSeed.replayHint))")
+        #expect(summary.outcomes.outOfMemory > 0, "no refusal reached the workload (\(TestSeed.replayHint))")
+        #expect(summary.outcomes.outOfMemory <= faults.refused, "more errors than refusals")
+        if rate == 1.0 { #expect(faults.refused == faults.attempts) }
+        #expect(summary.table().contains("out of memory (caught)"))
+        expectBackAtStart(summary)
+    }
+
     @Test("with thread-local chunks a two-thread run passes and the arena is back at its baseline")
     func threadLocalChunks() throws {
         let summary = try passingRun(
@@ -178,6 +196,21 @@ struct StressCommandLineTests {
         #expect(result.stderrText.contains("seed 7"))
     }
 
+    /// The system's own refusal, not an injected one: under `ulimit -v` large blocks run out,
+    /// and each refusal is counted and survived as `--fail-rate`'s are.
+    @Test("a real out-of-memory (ulimit -v) is counted, not a violation")
+    func realOutOfMemory() throws {
+        let path = try #require(StressTool.path)
+        let command =
+            "ulimit -v 300000 && exec \"$0\" --threads 2 --operations 4000 --seed 1 --sizes large --max-live 2G --no-progress"
+        let result = try runProcess("/bin/sh", ["-c", command, path], environment: ["MALLOC_CONF": nil], timeout: 120)
+        #expect(result.status == 0, "\(result.stderrText)")
+        let caught = result.stdoutText.split(separator: "\n").first { $0.hasPrefix("out of memory (caught)") }
+        let count = caught.flatMap { Int($0.split(separator: " ").last ?? "") }
+        #expect((count ?? 0) > 0, "no refusal under ulimit -v: \(caught ?? "no line")")
+        #expect(result.stdoutText.contains("passed"))
+    }
+
     @Test("a violation is one line on stderr and exit status 1")
     func violation() throws {
         let result = try StressTool.run([
@@ -206,6 +239,9 @@ struct StressCommandLineTests {
             ["--weights", "teleport=3"],
             ["--weights", "allocate=-1"],
             ["--threads", "many"],
+            ["--fail-rate", "2"],
+            ["--fail-rate", "-1%"],
+            ["--fail-rate", "often"],
             ["--no-such-option"],
         ]
     )
