@@ -78,7 +78,8 @@ public final class FaultInjection: Sendable {
     /// Whether a plan other than `.off` is set: the only thing the allocation paths read when
     /// none is.
     private let armed = Atomic<Bool>(false)
-    private let state = Mutex(State())
+    /// `Locked`, not `Mutex`: ThreadSanitizer sees the ordering of pthread mutexes only.
+    private let state = Locked(State())
 
     init() {}
 

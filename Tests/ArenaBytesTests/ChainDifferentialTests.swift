@@ -25,7 +25,7 @@ struct ChainDifferentialTests {
             }
         }
 
-        for step in 0..<50_000 {
+        for step in 0..<TestScale.count(50_000) {
             switch Int.random(in: 0..<8, using: &random) {
             case 0, 1:
                 // Append a slice; often the one right after the previous segment (adjacent).

@@ -20,7 +20,7 @@ struct DifferentialTests {
     @Test(arguments: [false, true])
     func randomOperationsMatchAnArrayModel(threadLocalChunks: Bool) throws {
         let seed = TestSeed.current
-        let operations = 120_000
+        let operations = TestScale.count(120_000)
         var random = SplitMix64(seed: seed)
         let arena = try ArenaAllocator(
             .init(name: "differential", chunkSize: 16 << 10, threadLocalChunks: threadLocalChunks)

@@ -12,7 +12,7 @@ import Darwin
 
 /// Foreign memory is only ever read: never reclaimed by a writer, grown in place or written,
 /// however unique the view that holds it.
-@Suite("Foreign storage is never written", .timeLimit(.minutes(2)))
+@Suite("Foreign storage is never written", .timeLimit(.minutes(5)))
 struct ForeignStorageTests {
     static let original = Array("hello, world: foreign bytes".utf8)
 

@@ -3,7 +3,7 @@ import Testing
 
 /// One focused test for each gap that mutation testing found: each fails at once, with a
 /// message, when its bug is planted, rather than surviving or being caught only by a hang.
-@Suite("Gaps mutation testing found", .timeLimit(.minutes(2)))
+@Suite("Gaps mutation testing found", .timeLimit(.minutes(5)))
 struct GapTests {
     /// Two non-empty views whose memory touches but whose storage differs must never merge:
     /// the second's owner may release its memory while the merged view still reads it.

@@ -13,6 +13,8 @@ import Testing
 @Suite("arena-stress workloads", .timeLimit(.minutes(5)))
 struct StressWorkloadTests {
     let seed = TestSeed.current
+    /// Operations of a two-thread run (fewer under the sanitizers: `ARENA_TEST_SCALE`).
+    let operations = TestScale.count(6000, minimum: 1500)
 
     /// Checks what every passing run must show: no violation, and the arena back at its baseline.
     func expectBackAtStart(_ summary: Summary, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -35,13 +37,13 @@ struct StressWorkloadTests {
     @Test("a short two-thread run passes, runs every kind of operation and settles back")
     func multiThreadRun() throws {
         let summary = try passingRun(
-            StressConfiguration(seed: seed, threads: 2, operations: 6000, maxLiveBytes: 8 << 20)
+            StressConfiguration(seed: seed, threads: 2, operations: operations, maxLiveBytes: 8 << 20)
         )
         expectBackAtStart(summary)
         #expect(summary.seed == seed)
         #expect(summary.threads == 2)
-        #expect(summary.totalOperations == 6000)
-        #expect(summary.operations.values.reduce(0, +) == 6000)
+        #expect(summary.totalOperations == operations)
+        #expect(summary.operations.values.reduce(0, +) == operations)
         for kind in OperationKind.allCases {
             #expect(summary.operations[kind.name] ?? 0 > 0, "no '\(kind.name)' operation ran (\(TestSeed.replayHint))")
         }
@@ -70,7 +72,7 @@ struct StressWorkloadTests {
     @Test("--compact: workers compact the views they keep, every byte checked, and the run settles back")
     func compactRun() throws {
         let summary = try passingRun(
-            StressConfiguration(seed: seed, threads: 2, operations: 6000, maxLiveBytes: 8 << 20, compact: true)
+            StressConfiguration(seed: seed, threads: 2, operations: operations, maxLiveBytes: 8 << 20, compact: true)
         )
         expectBackAtStart(summary)
         #expect(summary.compact)
@@ -82,7 +84,7 @@ struct StressWorkloadTests {
     @Test("near its limit the arena refuses requests, the run counts them and loses nothing")
     func limitRun() throws {
         let limit = 256 << 10
-        let summary = try passingRun(StressConfiguration(seed: seed, threads: 2, operations: 6000, limit: limit))
+        let summary = try passingRun(StressConfiguration(seed: seed, threads: 2, operations: operations, limit: limit))
         #expect(summary.outcomes.limitExceeded > 0, "no limit hit (\(TestSeed.replayHint))")
         #expect(summary.arena.limitHits >= summary.outcomes.limitExceeded)
         #expect(summary.arena.peakBytesReserved <= limit)
@@ -95,7 +97,7 @@ struct StressWorkloadTests {
     )
     func failRateRun(rate: Double) throws {
         let summary = try passingRun(
-            StressConfiguration(seed: seed, threads: 2, operations: 6000, maxLiveBytes: 8 << 20, failRate: rate)
+            StressConfiguration(seed: seed, threads: 2, operations: operations, maxLiveBytes: 8 << 20, failRate: rate)
         )
         let faults = try #require(summary.injectedFaults)
         #expect(faults.rate == rate)

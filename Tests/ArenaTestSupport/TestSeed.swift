@@ -35,9 +35,11 @@ package enum TestSeed {
         SplitMix64(seed: current)
     }
 
-    /// `seed 123 (replay with ARENA_TEST_SEED=123)`, for a failure message.
+    /// `seed 123 (replay with ARENA_TEST_SEED=123)`, for a failure message (with the scale, when
+    /// it is not 1: a run replays only at the same scale).
     package static var replayHint: String {
-        "seed \(current) (replay with ARENA_TEST_SEED=\(current))"
+        let scale = TestScale.factor == 1 ? "" : " ARENA_TEST_SCALE=\(TestScale.factor)"
+        return "seed \(current) (replay with ARENA_TEST_SEED=\(current)\(scale))"
     }
 
     /// Parses a seed: decimal digits, or `0x` and hex digits (underscores allowed in both).
@@ -47,7 +49,28 @@ package enum TestSeed {
         return UInt64(trimmed)
     }
 
-    private static func environment(_ name: String) -> String? {
+    fileprivate static func environment(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
+    }
+}
+
+/// How much of their full size the long randomized tests run: `ARENA_TEST_SCALE` (a number
+/// from 0.01 to 1), 1 by default. The sanitizer steps of `Scripts/test` run at a quarter: the
+/// sanitizers make each operation ten times dearer, and what they find lies in the kinds of
+/// operations and their interleavings, which a quarter of the steps still covers.
+package enum TestScale {
+    /// The factor, 0.01 to 1.
+    package static let factor: Double = {
+        guard let text = TestSeed.environment("ARENA_TEST_SCALE") else { return 1 }
+        guard let value = Double(text), value >= 0.01, value <= 1 else {
+            writeAll(STDERR_FILENO, "ARENA_TEST_SCALE=\(text) is not a number from 0.01 to 1: using 1\n")
+            return 1
+        }
+        return value
+    }()
+
+    /// `count` at this scale, at least `minimum`.
+    package static func count(_ count: Int, minimum: Int = 1) -> Int {
+        max(minimum, Int((Double(count) * factor).rounded()))
     }
 }

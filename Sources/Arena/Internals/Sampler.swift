@@ -44,14 +44,15 @@ final class Sampler: @unchecked Sendable {
         var symbols: [UInt: FrameSymbol] = [:]
     }
 
-    let state: Mutex<State>
+    /// `Locked`, not `Mutex`: ThreadSanitizer sees the ordering of pthread mutexes only.
+    let state: Locked<State>
 
     init(interval: Int, seed: UInt64) {
         self.interval = interval
         var random = SplitMix64(seed: seed)
         let first = Self.exponential(mean: interval, random: &random)
         self.countdown = Atomic(first)
-        self.state = Mutex(State(random: random))
+        self.state = Locked(State(random: random))
     }
 
     /// The interval `ARENA_SAMPLE_INTERVAL` sets (bytes, a positive decimal), if any.
