@@ -101,15 +101,26 @@ public final class ArenaAllocator: Sendable {
     ///   or a limit below one chunk; `ArenaError.jemalloc` when jemalloc cannot create another
     ///   arena (it allows 4095).
     public init(_ configuration: Configuration = .init()) throws(ArenaError) {
-        try configuration.validate()
         self.configuration = configuration
-        self.core = try ArenaCore(
+        self.core = try Self.makeCore(configuration, isShared: false)
+    }
+
+    /// The shared arena.
+    private init(shared configuration: Configuration) throws(ArenaError) {
+        self.configuration = configuration
+        self.core = try Self.makeCore(configuration, isShared: true)
+    }
+
+    private static func makeCore(_ configuration: Configuration, isShared: Bool) throws(ArenaError) -> ArenaCore {
+        try configuration.validate()
+        return try ArenaCore(
             name: configuration.name,
             chunkSize: configuration.chunkSize,
             limit: configuration.limit,
             threadLocalChunks: configuration.threadLocalChunks,
             sampleInterval: configuration.sampleInterval,
-            sampleSeed: configuration.sampleSeed
+            sampleSeed: configuration.sampleSeed,
+            isShared: isShared
         )
     }
 
@@ -121,7 +132,8 @@ public final class ArenaAllocator: Sendable {
     /// allocated when no arena is named.
     public static let shared: ArenaAllocator = {
         do {
-            return try ArenaAllocator(.init(name: "shared", threadLocalChunks: true))
+            let configuration = Configuration(name: "shared", chunkSize: sharedChunkSize, threadLocalChunks: true)
+            return try ArenaAllocator(shared: configuration)
         } catch {
             fatalError("cannot create the shared arena: \(error)")
         }
@@ -132,11 +144,28 @@ public final class ArenaAllocator: Sendable {
     /// release of it on every call.
     package static let sharedCore = Unmanaged.passUnretained(shared.core)
 
+    /// The shared arena's chunk size: a constant, so the default path needs no lookup.
+    static let sharedChunkSize = 64 << 10
+
     /// `allocate(byteCount:alignment:)` on the shared arena, without touching its refcount.
+    ///
+    /// The default path of `BytesMut(capacity:)`: a small request carves from the calling
+    /// thread's chunk of the shared arena, found in a C thread-local, with no lookup of the arena
+    /// (its lazy initialization included) and no lock; anything else takes the general path.
     @usableFromInline
     package static func allocateShared(byteCount: Int) throws(ArenaError) -> Region {
         precondition(byteCount >= 0, "ArenaAllocator.allocate(byteCount: \(byteCount)): negative byte count")
         if byteCount == 0 { return Region() }
+        if byteCount <= sharedChunkSize / 8,
+            let region = ThreadChunks.carveShared(byteCount: byteCount, chunkSize: sharedChunkSize)
+        {
+            return region
+        }
+        return try allocateSharedSlowly(byteCount: byteCount)
+    }
+
+    @inline(never)
+    private static func allocateSharedSlowly(byteCount: Int) throws(ArenaError) -> Region {
         let result = sharedCore._withUnsafeGuaranteedRef { core in
             Result { () throws(ArenaError) in try core.allocate(byteCount: byteCount, alignment: 16) }
         }

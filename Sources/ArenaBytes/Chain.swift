@@ -24,13 +24,18 @@ public import Darwin
 /// The first segment is stored inline, so a chain of one segment (what `readBytes` returns
 /// when the bytes lie in one segment) allocates nothing. Empty views are never stored.
 ///
+/// Reading never writes to the tail array, so reading a copy of a chain never copies the array:
+/// consumed entries stay in it (and keep their storage alive) until the whole tail is consumed,
+/// when the array is let go, or until an `append` finds at least half of it consumed and drops
+/// the consumed part.
+///
 /// ### Sharing
 /// A chain is a value: copying it copies the segment array (copy-on-write) and retains the
 /// segments' storage, never the bytes. Equality is by content, wherever the bytes live.
 public struct Chain: Sendable {
     /// The first segment; empty only when the chain is.
     @usableFromInline var _head: Bytes
-    /// The segments after the head, from `_tailStart` on; consumed entries are emptied.
+    /// The segments after the head, from `_tailStart` on; the entries before it are consumed.
     @usableFromInline var _tail: [Bytes]
     @usableFromInline var _tailStart: Int
     @usableFromInline var _count: Int
@@ -107,6 +112,11 @@ public struct Chain: Sendable {
         if _head.isEmpty {
             _head = segment
         } else {
+            if _tailStart > 0 && 2 * _tailStart >= _tail.count {
+                // Amortized O(1): at most one shift per consumed entry.
+                _tail.removeFirst(_tailStart)
+                _tailStart = 0
+            }
             _tail.append(segment)
         }
         _count += segment.count
@@ -126,17 +136,17 @@ public struct Chain: Sendable {
         _tail.reserveCapacity(_tail.count - _tailStart + Swift.max(0, segments - 1))
     }
 
-    /// Drops the (emptied) head and makes the next segment the head.
+    /// Drops the (emptied) head and makes the next segment the head. The tail array is only
+    /// read, or let go once consumed, never written: reading a copy of a chain copies nothing.
     @inlinable
     mutating func _advanceHead() {
         // No invariant check here: callers advance in the middle of a read, before `_count` is
         // settled; they check when they are done.
         if _tailStart < _tail.count {
             _head = _tail[_tailStart]
-            _tail[_tailStart] = Bytes()  // release the consumed entry's storage
             _tailStart += 1
             if _tailStart == _tail.count {
-                _tail.removeAll(keepingCapacity: true)
+                _tail = []  // lets the consumed segments go (no allocation)
                 _tailStart = 0
             }
         } else {
@@ -173,6 +183,64 @@ extension Chain {
         }
         _count -= count
         return taken
+    }
+
+    /// Removes the first `count` bytes and returns them as one view, or returns `nil` and
+    /// consumes nothing when there are fewer (or `count` is negative): a view of the segment's
+    /// own memory when the bytes lie in one segment, else one copy of exactly `count` bytes
+    /// into `arena`. The way to read frames that may straddle packets.
+    ///
+    /// Traps when the arena cannot provide the copy; ``tryReadContiguousBytes(_:in:)`` throws.
+    ///
+    /// - Complexity: O(1) within one segment, with nothing copied or allocated; O(`count`)
+    ///   across segments.
+    @inlinable
+    public mutating func readContiguousBytes(_ count: Int, in arena: ArenaAllocator = .shared) -> Bytes? {
+        if count >= 0 && count < _head.count {
+            _count -= count
+            return _head.split(to: count)
+        }
+        return _readContiguousBytesSlowly(count, in: arena)
+    }
+
+    @usableFromInline
+    mutating func _readContiguousBytesSlowly(_ count: Int, in arena: ArenaAllocator) -> Bytes? {
+        do {
+            return try tryReadContiguousBytes(count, in: arena)
+        } catch {
+            BytesMut.allocationFailed(error, requested: count, in: arena.configuration)
+        }
+    }
+
+    /// Removes the first `count` bytes and returns them as one view, as
+    /// ``readContiguousBytes(_:in:)``, throwing when the arena cannot provide the copy.
+    ///
+    /// - Throws: `ArenaError.limitExceeded` or `.outOfMemory` when the bytes span segments and
+    ///   the copy is refused; the chain is unchanged.
+    /// - Complexity: as ``readContiguousBytes(_:in:)``.
+    public mutating func tryReadContiguousBytes(
+        _ count: Int,
+        in arena: ArenaAllocator = .shared
+    ) throws(ArenaError) -> Bytes? {
+        defer { _invariantCheck() }
+        guard count >= 0 && count <= _count else { return nil }
+        if count <= _head.count {
+            _count -= count
+            let taken = _head.split(to: count)
+            if _head.isEmpty { _advanceHead() }
+            return taken
+        }
+        var copy = try BytesMut.make(capacity: count, in: arena)
+        var remaining = count
+        while remaining > 0 {
+            precondition(!_head.isEmpty, "Chain: \(remaining) bytes short of its count")
+            let take = Swift.min(remaining, _head.count)
+            copy.append(_head.split(to: take))
+            remaining -= take
+            if _head.isEmpty { _advanceHead() }
+        }
+        _count -= count
+        return copy.freeze()
     }
 
     /// Removes an integer stored in `byteOrder` from the front, even when it spans segments,

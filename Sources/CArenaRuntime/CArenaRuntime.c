@@ -42,6 +42,8 @@ void CArenaRuntime_tsan_release(void *address) {
 #endif
 }
 
+_Thread_local void *CArenaRuntime_threadSlots = NULL;
+
 int CArenaRuntime_dladdr(const void *address, const char **image, void **imageBase, const char **symbol) {
     Dl_info info;
     if (dladdr(address, &info) == 0) return 0;

@@ -26,7 +26,7 @@ struct ChainDifferentialTests {
         }
 
         for step in 0..<TestScale.count(50_000) {
-            switch Int.random(in: 0..<8, using: &random) {
+            switch Int.random(in: 0..<9, using: &random) {
             case 0, 1:
                 // Append a slice; often the one right after the previous segment (adjacent).
                 let source = sources.randomElement(using: &random)!
@@ -70,6 +70,27 @@ struct ChainDifferentialTests {
             case 6:
                 let flat = chain.flattened(in: arena)
                 check(Array(flat) == model, "flattened", step: step)
+            case 7:
+                // A frame, often small enough to lie in the head; sometimes read from a copy,
+                // which must leave the original as it was.
+                let wanted = Int.random(in: -1...min(model.count + 1, 400), using: &random)
+                let headCount = chain.segments.first?.count ?? 0
+                let headAddress = chain.segments.first?.region.baseAddress
+                if Bool.random(using: &random) {
+                    var copy = chain
+                    _ = copy.readContiguousBytes(wanted, in: arena)
+                    check(Array(chain) == model, "reading a copy changed the original", step: step)
+                }
+                let read = chain.readContiguousBytes(wanted, in: arena)
+                if wanted >= 0 && wanted <= model.count {
+                    check(read.map(Array.init) == Array(model[..<wanted]), "readContiguousBytes(\(wanted))", step: step)
+                    if wanted > 0 && wanted <= headCount {
+                        check(read?.region.baseAddress == headAddress, "a frame in the head is not copied", step: step)
+                    }
+                    model.removeFirst(wanted)
+                } else {
+                    check(read == nil, "readContiguousBytes past the end", step: step)
+                }
             default:
                 if model.count > 20_000 || Bool.random(using: &random) && model.count > 2_000 {
                     chain = Chain()

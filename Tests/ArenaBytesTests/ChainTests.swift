@@ -15,6 +15,35 @@ struct ChainTests {
         return (whole, (0..<16).map { whole.slice($0 * 256..<($0 + 1) * 256) })
     }
 
+    /// Frames read with `readContiguousBytes`: views of the segment (no copy, no allocation, not
+    /// even a heap byte) while they lie in one segment, one exact-size copy when they straddle.
+    @Test func framesInOneSegmentAreViewsAndAFrameAcrossSegmentsIsOneExactCopy() {
+        let source = Bytes((0..<300).map { UInt8(truncatingIfNeeded: $0 &* 3) }, in: arena)
+        let first = source.slice(0..<100)
+        let second = source.slice(200..<300)  // not adjacent: a gap of 100 bytes
+        let chain = first.chain(second)
+        var reader = chain
+        var frames: [Bytes] = []
+        frames.reserveCapacity(8)
+        let inHead = allocations(in: arena) {
+            for _ in 0..<3 { frames.append(reader.readContiguousBytes(30, in: arena)!) }
+        }
+        #expect(inHead.regions == 0 && inHead.threadBytes == 0, "\(inHead)")
+        #expect(frames.map { $0.region.baseAddress } == (0..<3).map { first.region.baseAddress + 30 * $0 })
+        let handedOut = arena.statistics().bytesHandedOut
+        let straddling = allocations(in: arena) { frames.append(reader.readContiguousBytes(30, in: arena)!) }
+        #expect(straddling.regions == 1, "one copy")
+        #expect(arena.statistics().bytesHandedOut - handedOut == 30, "of exactly the frame's size")
+        #expect(Array(frames[3]) == Array(source[90..<100]) + Array(source[200..<220]))
+        let rest = allocations(in: arena) { frames.append(reader.readContiguousBytes(80, in: arena)!) }
+        #expect(rest.regions == 0 && frames[4].region.baseAddress == second.region.baseAddress + 20)
+        #expect(reader.isEmpty && reader.readContiguousBytes(1, in: arena) == nil)
+        #expect(Array(chain) == Array(first) + Array(second), "reading a copy leaves the original")
+        var short = chain
+        #expect(short.readContiguousBytes(201, in: arena) == nil && short.readContiguousBytes(-1) == nil)
+        #expect(short.count == 200, "nothing consumed")
+    }
+
     @Test func readsIntegersAndBytesAcrossSegmentBoundaries() {
         var chain: Chain = [[0x01, 0x02], [], [0x03], [0x04, 0x05, 0x06]]
         #expect(chain.segments.count == 3, "empty segments are dropped")

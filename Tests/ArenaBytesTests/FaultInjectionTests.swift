@@ -60,7 +60,7 @@ struct FaultInjectionTests {
         case reserveOutOfAChunk, reserveAUniqueBlock, reserveASharedBlock
         case appendThroughReserve
         case copyContiguous, copyLarge, copyASequenceOfUnknownLength
-        case flattenAChain, compact
+        case flattenAChain, readAStraddlingFrame, compact
 
         var testDescription: String { rawValue }
 
@@ -112,6 +112,16 @@ struct FaultInjectionTests {
                 let chain = Chain([before.views[0].slice(0..<100), before.views[2].slice(0..<200), before.views[8]])
                 let expected = before.contents[0][0..<100] + before.contents[2][0..<200] + before.contents[8]
                 return (Array(try chain.tryFlattened(in: arena)), Array(expected))
+            case .readAStraddlingFrame:
+                var chain = Chain([before.views[0].slice(0..<100), before.views[2].slice(0..<100)])
+                do {
+                    let frame = try chain.tryReadContiguousBytes(150, in: arena)
+                    let expected = before.contents[0][0..<100] + before.contents[2][0..<50]
+                    return (frame.map { Array($0) } ?? [], Array(expected))
+                } catch {
+                    #expect(chain.count == 200, "a refused copy consumed part of the chain")
+                    throw error
+                }
             case .compact:
                 let slice = before.views[3].slice(10..<110)
                 return (Array(try slice.compacted()), Array(before.contents[3][10..<110]))

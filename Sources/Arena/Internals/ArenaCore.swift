@@ -28,6 +28,9 @@ package final class ArenaCore: @unchecked Sendable {
     package let limit: Int?
     /// Whether each thread carves from a chunk of its own.
     let threadLocalChunks: Bool
+    /// Whether this is the shared arena's core (`ArenaAllocator.shared`), whose threads' chunks
+    /// the default allocation path carves from directly.
+    let isShared: Bool
     /// Free chunks kept for reuse before they go back to jemalloc.
     let chunkCacheLimit = 4
     let jemallocArena: UInt32?
@@ -69,9 +72,11 @@ package final class ArenaCore: @unchecked Sendable {
         limit: Int?,
         threadLocalChunks: Bool,
         sampleInterval: Int? = nil,
-        sampleSeed: UInt64? = nil
+        sampleSeed: UInt64? = nil,
+        isShared: Bool = false
     ) throws(ArenaError) {
         self.name = name
+        self.isShared = isShared
         self.sampler = (sampleInterval ?? Sampler.environmentInterval).map { interval in
             Sampler(interval: interval, seed: sampleSeed ?? Sampler.randomSeed())
         }

@@ -1,3 +1,5 @@
+internal import CArenaRuntime
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Musl)
@@ -21,6 +23,10 @@ struct ThreadChunkSlot {
     var core: UnsafeMutableRawPointer?
     /// Where the thread carves the chunk.
     var cursor = ChunkCursor()
+    /// Whether the chunk is the shared arena's and that arena samples nothing: then the
+    /// default allocation path (`BytesMut(capacity:)`) carves from this slot, when it is the
+    /// first, without looking the arena up (`ThreadChunks.carveShared`).
+    var carvesForTheDefaultPath = false
 }
 
 enum ThreadChunks {
@@ -40,8 +46,20 @@ enum ThreadChunks {
     /// The calling thread's slots.
     @inline(__always)
     static func slots() -> UnsafeMutablePointer<ThreadChunkSlot> {
-        if let pointer = pthread_getspecific(key) { return pointer.assumingMemoryBound(to: ThreadChunkSlot.self) }
+        if let pointer = CArenaRuntime_thread_slots() { return pointer.assumingMemoryBound(to: ThreadChunkSlot.self) }
         return makeSlots()
+    }
+
+    /// The default allocation path: a carve of `byteCount` bytes (16-byte aligned) from the
+    /// calling thread's chunk of the shared arena, when that chunk is in the first slot and
+    /// has room; `nil` otherwise (the caller takes the general path). No lock, no lookup of the
+    /// arena, no atomic read-modify-write.
+    @inline(__always)
+    static func carveShared(byteCount: Int, chunkSize: Int) -> Region? {
+        guard let pointer = CArenaRuntime_thread_slots() else { return nil }
+        let first = pointer.assumingMemoryBound(to: ThreadChunkSlot.self)
+        guard first.pointee.carvesForTheDefaultPath else { return nil }
+        return first.pointee.cursor.carve(byteCount: byteCount, alignment: 16, chunkSize: chunkSize)
     }
 
     /// A number that names the calling thread while it lives (the address of its slots), for
@@ -53,10 +71,12 @@ enum ThreadChunks {
         let slots = UnsafeMutablePointer<ThreadChunkSlot>.allocate(capacity: slotCount)
         slots.initialize(repeating: ThreadChunkSlot(), count: slotCount)
         pthread_setspecific(key, slots)
+        CArenaRuntime_set_thread_slots(slots)
         return slots
     }
 
     private static func destroy(_ slots: UnsafeMutablePointer<ThreadChunkSlot>) {
+        CArenaRuntime_set_thread_slots(nil)
         for index in 0..<slotCount { slots[index].cursor.retire()?.release() }
         slots.deinitialize(count: slotCount)
         slots.deallocate()
@@ -124,7 +144,11 @@ extension ArenaCore {
         guard let chunk = try obtainChunk() else { return nil }
         let target = mine ?? free ?? ThreadChunks.slotCount - 1
         let retired = slots[target].cursor.retire()
-        slots[target] = ThreadChunkSlot(core: me, cursor: ChunkCursor(carving: chunk))
+        slots[target] = ThreadChunkSlot(
+            core: me,
+            cursor: ChunkCursor(carving: chunk),
+            carvesForTheDefaultPath: isShared && sampler == nil
+        )
         ThreadChunks.moveToFront(slots, target)
         retired?.release()
         return slots.pointee.cursor.carve(byteCount: byteCount, alignment: alignment, chunkSize: chunkSize)

@@ -1,5 +1,5 @@
 // The package's C helpers that are not jemalloc's: the Swift runtime's batch reference
-// counting, and ThreadSanitizer annotations. Only `Sources/Arena/Internals` imports this
+// counting, a thread-local slot, and ThreadSanitizer annotations. Only `Sources/Arena/Internals` imports this
 // module (with `internal import`).
 #ifndef CARENA_RUNTIME_H
 #define CARENA_RUNTIME_H
@@ -76,6 +76,22 @@ static inline char *CArenaRuntime_swift_demangle(const char *name, size_t length
 ///
 /// The corresponding C function is `dladdr(address, &info)` (a GNU extension on Linux).
 int CArenaRuntime_dladdr(const void *address, const char **image, void **imageBase, const char **symbol);
+
+/// The calling thread's chunk slots (`ThreadChunks` in the Arena module), or NULL before the
+/// thread's first carve from an arena with thread-local chunks. A C `_Thread_local`, read in
+/// one instruction where `pthread_getspecific` is a library call; the slots are still
+/// registered with a pthread key, whose destructor gives their chunks back at thread exit.
+extern _Thread_local void *CArenaRuntime_threadSlots;
+
+/// The calling thread's chunk slots, or NULL.
+static inline void *CArenaRuntime_thread_slots(void) {
+    return CArenaRuntime_threadSlots;
+}
+
+/// Sets the calling thread's chunk slots.
+static inline void CArenaRuntime_set_thread_slots(void *slots) {
+    CArenaRuntime_threadSlots = slots;
+}
 
 /// Whether this module was compiled with ThreadSanitizer (`swift build --sanitize=thread`).
 int CArenaRuntime_tsan_enabled(void);
