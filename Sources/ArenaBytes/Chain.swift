@@ -90,6 +90,13 @@ public struct Chain: Sendable {
         (0..<segmentCount).map(_segment)
     }
 
+    /// Calls `body` with each segment in order, without making an array of them (as
+    /// ``segments`` does).
+    @inlinable
+    package func forEachSegment(_ body: (Bytes) throws -> Void) rethrows {
+        for index in 0..<segmentCount { try body(_segment(index)) }
+    }
+
     /// The number of bytes in all segments.
     ///
     /// - Complexity: O(1).

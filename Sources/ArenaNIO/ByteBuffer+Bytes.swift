@@ -23,17 +23,33 @@ extension ByteBuffer {
     ///
     /// - Complexity: O(n).
     public init(_ bytes: Bytes, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
-        self = allocator.buffer(capacity: bytes.count)
-        bytes.withUnsafeBytes { _ = self.writeBytes($0) }
+        var buffer = allocator.buffer(capacity: bytes.count)
+        _ = bytes.withUnsafeBytes { source in
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: source.count) { destination in
+                // SAFETY: NIO guarantees `minimumWritableBytes` of room.
+                destination.baseAddress?.copyMemory(from: source.baseAddress!, byteCount: source.count)
+                return source.count
+            }
+        }
+        self = buffer
     }
 
     /// A buffer holding a copy of a chain's bytes, allocated by `allocator`.
     ///
     /// - Complexity: O(n).
     public init(_ chain: Chain, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
-        self = allocator.buffer(capacity: chain.count)
-        for segment in chain.segments {
-            segment.withUnsafeBytes { _ = self.writeBytes($0) }
+        var buffer = allocator.buffer(capacity: chain.count)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: chain.count) { destination in
+            var written = 0
+            chain.forEachSegment { segment in
+                segment.withUnsafeBytes { source in
+                    // SAFETY: NIO guarantees `chain.count` bytes of room, the segments' sum.
+                    (destination.baseAddress! + written).copyMemory(from: source.baseAddress!, byteCount: source.count)
+                    written += source.count
+                }
+            }
+            return written
         }
+        self = buffer
     }
 }
