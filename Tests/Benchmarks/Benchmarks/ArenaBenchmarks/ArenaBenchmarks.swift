@@ -14,4 +14,5 @@ let benchmarks: @Sendable () -> Void = {
     registerThreads()
     registerChains()
     registerInterop()
+    registerEcho()
 }
