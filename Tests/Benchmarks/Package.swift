@@ -27,6 +27,7 @@ let package = Package(
                 .product(name: "ArenaNIO", package: root),
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/ArenaBenchmarks",

@@ -15,4 +15,5 @@ let benchmarks: @Sendable () -> Void = {
     registerChains()
     registerInterop()
     registerEcho()
+    registerFramingAlone()
 }

@@ -30,6 +30,7 @@
 // are end-to-end and the server's share of them is not isolated.
 //
 // Metrics: `ops` = frames in the batch, `bytes` = bytes sent (and echoed) in the batch,
+// `cpuTime` (the process's CPU time over the batch, client and server threads together),
 // `mallocCountTotal` (ordo-one's interposer, every thread), `peakMemoryResident` (ordo-one,
 // sampled), and for ours the arena's regions and jemalloc calls (`mallocx`, which the
 // interposer does not see). Allocations per frame are mallocs plus jemalloc calls, over frames.
@@ -38,6 +39,7 @@ import ArenaBytes
 import ArenaNIO
 import Benchmark
 import NIOCore
+import NIOEmbedded
 import NIOPosix
 
 #if canImport(Glibc)
@@ -306,7 +308,9 @@ final class EchoClient {
             if count > 0 {
                 precondition(count <= total - received, "echo client: \(count - (total - received)) bytes too many")
                 guard memcmp(receiveBuffer.baseAddress!, batch.baseAddress! + received, count) == 0 else {
-                    fatalError("echo client: the echo differs from what was sent, within bytes \(received)..<\(received + count)")
+                    fatalError(
+                        "echo client: the echo differs from what was sent, within bytes \(received)..<\(received + count)"
+                    )
                 }
                 received += count
                 progressed = true
@@ -320,7 +324,10 @@ final class EchoClient {
                 if sent < total { events |= Int16(POLLOUT) }
                 var descriptor = pollfd(fd: socket, events: events, revents: 0)
                 let ready = poll(&descriptor, 1, 10_000)
-                precondition(ready != 0, "echo client: no progress for 10 s (\(sent) sent, \(received) echoed of \(total))")
+                precondition(
+                    ready != 0,
+                    "echo client: no progress for 10 s (\(sent) sent, \(received) echoed of \(total))"
+                )
             }
         }
     }
@@ -329,7 +336,9 @@ final class EchoClient {
 // MARK: - Benchmarks
 
 func registerEcho() {
-    let workloads = [("11a echo 64 B frames over loopback", 64, 8192), ("11b echo 4 KiB frames over loopback", 4096, 256)]
+    let workloads = [
+        ("11a echo 64 B frames over loopback", 64, 8192), ("11b echo 4 KiB frames over loopback", 4096, 256),
+    ]
     let servers: [(Role, String, EchoServerKind)] = [
         (.ours, "ArenaFramingHandler + one reply buffer per read", .arena(.onePerRead)),
         (.oursVariant, "ArenaFramingHandler + ByteBuffer(frame) per frame", .arena(.eachFrame)),
@@ -339,35 +348,173 @@ func registerEcho() {
     for (workload, frameSize, frames) in workloads {
         for (role, implementation, kind) in servers {
             let fixture = EchoFixture(kind: kind, frameSize: frameSize, framesPerBatch: frames)
-            let name = "\(workload) | \(role.rawValue) | \(implementation)"
-            precondition(!name.contains("_"), "benchmark name '\(name)' must not contain '_'")
-            Benchmark(
-                name,
-                configuration: echoConfiguration(arena: fixture.isArena),
-                closure: { benchmark in
-                    guard let client = fixture.client else { fatalError("echo: setup did not run") }
-                    let before = fixture.arena.map(ArenaCounters.init)
-                    benchmark.startMeasurement()
-                    client.runBatch()
-                    benchmark.stopMeasurement()
-                    benchmark.measurement(Metric.ops, frames)
-                    benchmark.measurement(Metric.bytes, client.bytesPerBatch)
-                    if let arena = fixture.arena, let before {
-                        let after = ArenaCounters(arena)
-                        benchmark.measurement(Metric.arenaAllocations, after.allocations - before.allocations)
-                        benchmark.measurement(Metric.jemallocCalls, Int(after.jemallocCalls &- before.jemallocCalls))
-                    }
-                },
+            registerServerBenchmark(
+                workload,
+                role,
+                implementation,
+                arena: fixture.isArena,
                 setup: { try fixture.start() },
-                teardown: { try fixture.stop() }
-            )
+                teardown: { try fixture.stop() },
+                arenaOfRun: { fixture.arena }
+            ) {
+                guard let client = fixture.client else { fatalError("echo: setup did not run") }
+                client.runBatch()
+                return (frames, client.bytesPerBatch)
+            }
         }
     }
 }
 
-/// Wall clock per batch plus the malloc count of every thread, peak RSS and our counters.
-func echoConfiguration(arena: Bool) -> Benchmark.Configuration {
-    var metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .peakMemoryResident, Metric.ops, Metric.bytes]
+// MARK: - Framing alone
+
+/// The end of ours in-process pipeline: counts the frames and lets them go. Not generic, so
+/// `unwrapInboundIn` is specialized as in a real handler.
+final class BytesFrameSink: ChannelInboundHandler {
+    typealias InboundIn = Bytes
+    var bytes = 0
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        bytes &+= unwrapInboundIn(data).count
+    }
+}
+
+/// The end of NIO's in-process pipeline.
+final class ByteBufferFrameSink: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    var bytes = 0
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        bytes &+= unwrapInboundIn(data).readableBytes
+    }
+}
+
+/// An `EmbeddedChannel` with one of the two framing handlers and a sink, made in a setup hook.
+final class FramingFixture: @unchecked Sendable {
+    let ours: Bool
+    private(set) var arena: ArenaAllocator?
+    private(set) var channel: EmbeddedChannel?
+
+    init(ours: Bool) { self.ours = ours }
+
+    func start() throws {
+        let channel = EmbeddedChannel()
+        if ours {
+            let arena = try ArenaAllocator(.init(name: "framing"))
+            self.arena = arena
+            let decoder = LengthPrefixedFrameDecoder(
+                lengthType: UInt32.self,
+                maximumFrameLength: echoMaximumFrameLength,
+                stripsPrefix: false
+            )
+            try channel.pipeline.syncOperations.addHandlers([
+                ArenaFramingHandler(decoder: decoder, arena: arena, maxBufferedBytes: 4 + echoMaximumFrameLength),
+                BytesFrameSink(),
+            ])
+        } else {
+            try channel.pipeline.syncOperations.addHandlers([
+                ByteToMessageHandler(NIOLengthPrefixedDecoder()), ByteBufferFrameSink(),
+            ])
+        }
+        self.channel = channel
+    }
+
+    func stop() throws {
+        _ = try channel?.finish()
+        channel = nil
+    }
+}
+
+/// Workload 11c: the two framing layers alone, without sockets or the client: 16 reads of
+/// 64 KiB holding 64 B frames (a frame straddles most read boundaries) through an
+/// `EmbeddedChannel`, into a handler that drops each frame. The reads are built once and passed
+/// again each batch, as NIO passes a pooled receive buffer. One thread, so the wall clock is
+/// the framing's own cost, less disturbed by the kernel and the client than 11a.
+func registerFramingAlone() {
+    let workload = "11c frame 64 B frames in process (EmbeddedChannel)"
+    let frameBytes = 4 + 64
+    let reads: [ByteBuffer] = {
+        var stream = ByteBuffer()
+        for frame in 0..<(16 * (64 << 10) / frameBytes) {
+            stream.writeInteger(UInt32(64))
+            stream.writeBytes((0..<64).map { UInt8(truncatingIfNeeded: frame &+ $0) })
+        }
+        var reads: [ByteBuffer] = []
+        while stream.readableBytes > 0 {
+            // Each read in storage of its own, as a socket read would be.
+            reads.append(ByteBuffer(buffer: stream.readSlice(length: Swift.min(64 << 10, stream.readableBytes))!))
+        }
+        return reads
+    }()
+    let bytes = reads.reduce(0) { $0 + $1.readableBytes }
+    let frames = bytes / frameBytes
+    for (role, implementation, ours) in [
+        (Role.ours, "ArenaFramingHandler", true), (.peer, "ByteToMessageHandler", false),
+    ] {
+        let fixture = FramingFixture(ours: ours)
+        registerServerBenchmark(
+            workload,
+            role,
+            implementation,
+            arena: ours,
+            setup: { try fixture.start() },
+            teardown: { try fixture.stop() },
+            arenaOfRun: { fixture.arena }
+        ) {
+            guard let channel = fixture.channel else { fatalError("framing: setup did not run") }
+            for read in reads { try! channel.writeInbound(read) }
+            return (frames, bytes)
+        }
+    }
+}
+
+// MARK: - Registration
+
+/// Registers one benchmark of workload 11: `batch` runs one batch and returns its frames and
+/// bytes; the fixture is made by `setup` and torn down by `teardown`, once per benchmark (each
+/// benchmark runs in a process of its own).
+func registerServerBenchmark(
+    _ workload: String,
+    _ role: Role,
+    _ implementation: String,
+    arena: Bool,
+    setup: @escaping () throws -> Void,
+    teardown: @escaping () throws -> Void,
+    arenaOfRun: @escaping () -> ArenaAllocator?,
+    batch: @escaping () -> (frames: Int, bytes: Int)
+) {
+    let name = "\(workload) | \(role.rawValue) | \(implementation)"
+    precondition(!name.contains("_"), "benchmark name '\(name)' must not contain '_'")
+    Benchmark(
+        name,
+        configuration: serverConfiguration(arena: arena),
+        closure: { benchmark in
+            let arena = arenaOfRun()
+            let before = arena.map(ArenaCounters.init)
+            benchmark.startMeasurement()
+            let cpuBefore = processCPUTime()
+            let (frames, bytes) = batch()
+            let cpuAfter = processCPUTime()
+            benchmark.stopMeasurement()
+            benchmark.measurement(Metric.ops, frames)
+            benchmark.measurement(Metric.bytes, bytes)
+            benchmark.measurement(Metric.cpuTime, Int(cpuAfter &- cpuBefore))
+            if let arena, let before {
+                let after = ArenaCounters(arena)
+                benchmark.measurement(Metric.arenaAllocations, after.allocations - before.allocations)
+                benchmark.measurement(Metric.jemallocCalls, Int(after.jemallocCalls &- before.jemallocCalls))
+            }
+        },
+        setup: { try setup() },
+        teardown: { try teardown() }
+    )
+}
+
+/// Wall clock per batch, the CPU time of every thread, the malloc count of every thread, peak
+/// RSS, and for ours the arena's counters.
+func serverConfiguration(arena: Bool) -> Benchmark.Configuration {
+    var metrics: [BenchmarkMetric] = [
+        .wallClock, .mallocCountTotal, .peakMemoryResident, Metric.ops, Metric.bytes, Metric.cpuTime,
+    ]
     if arena { metrics += [Metric.arenaAllocations, Metric.jemallocCalls] }
     var units: [BenchmarkMetric: BenchmarkUnits] = [:]
     for metric in metrics { units[metric] = .count }
@@ -380,4 +527,14 @@ func echoConfiguration(arena: Bool) -> Benchmark.Configuration {
         maxDuration: benchmarkDuration,
         maxIterations: 10_000_000
     )
+}
+
+/// The CPU time of every thread of the process so far, in nanoseconds: steadier than the wall
+/// clock on a machine shared with other work, since time spent waiting for a core is not in it.
+///
+/// The corresponding libc call is `clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)`.
+func processCPUTime() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
 }
