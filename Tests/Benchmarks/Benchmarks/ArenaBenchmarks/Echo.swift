@@ -88,12 +88,14 @@ final class ArenaEchoHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if pending.readableBytes > 0 {
-            context.write(wrapOutboundOut(pending), promise: nil)
-            // Unique again once the socket took the bytes (loopback usually takes them at once),
-            // so the buffer is reused; while NIO still holds it, clearing allocates a new one.
+            context.writeAndFlush(wrapOutboundOut(pending), promise: nil)
+            // Unique again once the socket took the bytes (loopback usually takes them all
+            // within the flush), so the buffer is reused; while NIO still holds it, clearing
+            // allocates a new one.
             pending.clear()
+        } else {
+            context.flush()
         }
-        context.flush()
     }
 }
 
@@ -154,10 +156,11 @@ final class NIOEchoHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if pending.readableBytes > 0 {
-            context.write(wrapOutboundOut(pending), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(pending), promise: nil)
             pending.clear()
+        } else {
+            context.flush()
         }
-        context.flush()
     }
 }
 
