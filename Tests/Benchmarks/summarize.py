@@ -338,7 +338,19 @@ def echo_frame_label(row):
     return label if " echo " in row.workload else f"{label}, framing alone"
 
 
-def echo_table(rows):
+def paired_ratio(runs_rows, workload_id, implementation, base_implementation, measure):
+    """The median over the runs of measure(row) / measure(ours) within each run (peer/ours when
+    `measure` is a time), and the per-run ratios: a ratio from one run pairs benchmarks run
+    seconds apart, so a machine whose load drifts disturbs it less than a ratio of medians."""
+    ratios = []
+    for run in runs_rows:
+        a, b = find(run, workload_id, base_implementation), find(run, workload_id, implementation)
+        if a and b and measure(a) and measure(b):
+            ratios.append(measure(b) / measure(a))
+    return (median(ratios) if ratios else None), ratios
+
+
+def echo_table(rows, runs_rows):
     members = echo_rows(rows)
     if not members:
         return []
@@ -353,16 +365,22 @@ def echo_table(rows):
             base = next((r for r in group if r.role == "ours"), None)
         for index, row in enumerate(group):
             regions = row.per_op("arenaAllocations", 50)
-            cpu, base_cpu = cpu_per_frame(row), base and cpu_per_frame(base)
+            cpu = cpu_per_frame(row)
+            wall_ratio = cpu_ratio = None
+            if base:
+                wall_ratio, _ = paired_ratio(runs_rows, row.workload_id, row.implementation, base.implementation,
+                                             lambda r: r.ns_per_op)
+                cpu_ratio, _ = paired_ratio(runs_rows, row.workload_id, row.implementation, base.implementation,
+                                            cpu_per_frame)
             lines.append([
                 echo_frame_label(row) if index == 0 else "",
                 row.implementation,
                 row.role,
                 f"{1e9 / row.ns_per_op / 1e6:.2f} M",
                 f"{row.bytes / row.wall * 1e3:.0f}" if row.bytes else "-",
-                ("1.00" if row is base else f"{row.ns_per_op / base.ns_per_op:.2f}x") if base else "-",
+                "1.00" if row is base else ("-" if wall_ratio is None else f"{wall_ratio:.2f}x"),
                 "-" if cpu is None else f"{cpu:.0f}",
-                ("1.00" if row is base else f"{cpu / base_cpu:.2f}x") if cpu and base_cpu else "-",
+                "1.00" if row is base else ("-" if cpu_ratio is None else f"{cpu_ratio:.2f}x"),
                 format_count(echo_allocations(row), 4),
                 "-" if regions is None else format_count(regions, 4),
                 format_bytes(row.value("peakMemoryResident", 100)),
@@ -389,13 +407,11 @@ def echo_targets(rows, runs_rows):
             peer = find(rows, workload_id, peer_name)
             if not ours or not peer:
                 continue
-            per_run = []
-            for run in runs_rows:
-                a, b = find(run, workload_id, ECHO_OURS), find(run, workload_id, peer_name)
-                if a and b:
-                    per_run.append(f"{b.ns_per_op / a.ns_per_op:.2f}")
-            runs_text = f"; per run: {', '.join(per_run)}" if len(per_run) > 1 else ""
-            ratio = peer.ns_per_op / ours.ns_per_op
+            ratio, per_run = paired_ratio(runs_rows, workload_id, peer_name, ECHO_OURS, lambda r: r.ns_per_op)
+            if ratio is None:
+                continue
+            runs_text = f" (median of {len(per_run)} runs: {', '.join(f'{r:.2f}' for r in per_run)})" \
+                if len(per_run) > 1 else ""
             if "64 B" in workload:
                 out.append((f"issue 13: {label}: >= {ECHO_THROUGHPUT_TARGET}x the throughput of NIO's {peer_name}",
                             ratio >= ECHO_THROUGHPUT_TARGET,
@@ -490,12 +506,12 @@ def main(argv):
         verdict = "n/a   " if met is None else ("MET   " if met else "MISSED")
         report.append(f"  {verdict} {text}: {detail}")
     report.append("")
-    echo = echo_table(rows)
+    echo = echo_table(rows, runs_rows)
     if echo:
         report.append("Echo over loopback (workload 11, issue 13): one batch = the client writes the frames and reads")
         report.append("them all back (framing alone: 16 reads of 64 KiB through an EmbeddedChannel). frames/s and MB/s")
         report.append("(each way) from the median batch's wall clock; CPU ns/frame = CPU time of every thread, client")
-        report.append("included, steadier than the wall clock on a shared machine; peer/ours = peer time / ours time;")
+        report.append("included; peer/ours = peer time / ours time, taken within each run, then the median over runs;")
         report.append("allocs/frame = (mallocs of every thread + the arena's jemalloc calls) / frames, median batch;")
         report.append("peak RSS of the whole process (client included), the highest sample.")
         report.append("")
