@@ -293,7 +293,7 @@ public final class ArenaFramingHandler<Decoder: ByteFrameDecoder>: ChannelInboun
             }
             guard let frame else { break }
             statistics.frames += 1
-            context.fireChannelRead(wrapInboundOut(frame))
+            context.fireChannelRead(wrap(frame))
         }
         guard state != .closed else { return }
         if let needed = decoder.bytesNeeded, needed > maxBufferedBytes {
@@ -304,6 +304,24 @@ public final class ArenaFramingHandler<Decoder: ByteFrameDecoder>: ChannelInboun
             buffer = BytesMut(capacity: 0, in: arena)
             holdsLargeStorage = false
         }
+    }
+
+    /// `wrapInboundOut(frame)`, without its dynamic casts when the frames are `Bytes`.
+    ///
+    /// This class is compiled once for every decoder, so `NIOAny`'s initializer runs
+    /// unspecialized here: four dynamic casts per frame (is it a `ByteBuffer`, a `FileRegion`,
+    /// an `IOData`, an `AddressedEnvelope`?) before it boxes the value. For `Bytes`, the type
+    /// of every frame of this module's decoders, a metatype comparison picks the specialized
+    /// initializer, which the compiler resolves to the box alone.
+    @inline(__always)
+    private func wrap(_ frame: Decoder.Frame) -> NIOAny {
+        if Decoder.Frame.self == Bytes.self {
+            // SAFETY: `Decoder.Frame` is `Bytes`, checked just above; `load` copies the value
+            // (retaining its storage), and `frame` is released as usual.
+            let bytes = withUnsafePointer(to: frame) { UnsafeRawPointer($0).load(as: Bytes.self) }
+            return NIOAny(bytes)
+        }
+        return wrapInboundOut(frame)
     }
 
     // MARK: - Pausing

@@ -59,12 +59,22 @@ public struct LengthPrefixedFrameDecoder<Length: FixedWidthInteger & Sendable>: 
         self.bytesNeeded = nil
     }
 
+    // The handler calls `decode` through its decoder's witness table, from code compiled once
+    // for any decoder, so the user module's own specialization never reaches it. Without the
+    // `@_specialize`s the prefix is read and converted through `FixedWidthInteger`'s witnesses
+    // on every frame; with them the generic entry jumps to a copy compiled for the usual widths.
+
     /// Removes the first whole frame from `buffer` and returns it as a view of the same memory.
     ///
     /// - Throws: ``ByteFrameError`` with ``ByteFrameError/Code/frameTooLong`` when the body would
     ///   be longer than ``maximumFrameLength``, ``ByteFrameError/Code/invalidLength`` when it
     ///   would be negative. The error comes as soon as the prefix is in, before the body.
     /// - Complexity: O(1); nothing is copied or allocated.
+    @_specialize(where Length == UInt8)
+    @_specialize(where Length == UInt16)
+    @_specialize(where Length == UInt32)
+    @_specialize(where Length == UInt64)
+    @_specialize(where Length == Int32)
     public mutating func decode(_ buffer: inout BytesMut) throws -> Bytes? {
         let prefixSize = MemoryLayout<Length>.size
         guard let raw = buffer.getInteger(at: 0, byteOrder: byteOrder, as: Length.self) else {

@@ -27,6 +27,8 @@ let package = Package(
                 .product(name: "ArenaNIO", package: root),
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/ArenaBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

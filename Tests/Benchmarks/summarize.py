@@ -12,6 +12,11 @@ Time is reported, never gated: the exit status is 1 only when a count gate fails
 on a zero-copy path, jemalloc called for small regions) or a benchmark is missing its data.
 
     summarize.py DIR            print the summary (and write DIR/summary.txt)
+    summarize.py DIR DIR...     the same over several runs: each figure is the median of the runs'
+                                medians (the worst batch of any run for the count gates), and the
+                                echo targets list each run's ratio; summary.txt goes to the runs'
+                                common parent directory
+    summarize.py PARENT         a PARENT holding run-1, run-2, ... (Scripts/bench --runs N)
 """
 
 import os
@@ -65,6 +70,29 @@ def load(directory):
         name, _, metric = stem.rpartition(".")
         results[name.replace("_", " ")][metric] = read_percentiles(os.path.join(directory, file))
     return results
+
+
+def combine(runs):
+    """One {name: {metric: {percentile: value}}} from several runs' results: per percentile the
+    median over the runs that have it, except percentile 100 (the worst batch), the maximum."""
+    if len(runs) == 1:
+        return runs[0]
+    combined = defaultdict(dict)
+    for name in sorted(set().union(*runs)):
+        for metric in sorted(set().union(*(run.get(name, {}) for run in runs))):
+            series = [run[name][metric] for run in runs if metric in run.get(name, {})]
+            values = {}
+            for percentile in sorted(set().union(*series)):
+                found = sorted(histogram[percentile] for histogram in series if percentile in histogram)
+                values[percentile] = found[-1] if percentile == 100 else median(found)
+            combined[name][metric] = values
+    return combined
+
+
+def median(values):
+    values = sorted(values)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
 class Row:
@@ -274,6 +302,127 @@ def targets(rows):
     return out
 
 
+# MARK: - Echo over loopback (workload 11, issue 13)
+
+ECHO_WORKLOAD_PREFIX = "11"
+ECHO_OURS = "ArenaFramingHandler + one reply buffer per read"
+ECHO_NIO_PEERS = ["ByteToMessageHandler + write each slice", "ByteToMessageHandler + one reply buffer per read"]
+ECHO_THROUGHPUT_TARGET = 1.2  # issue 13: at least 1.2x NIO's throughput for 64 B frames
+
+
+def echo_rows(rows, sockets_only=False):
+    """Workload 11's rows: the loopback echoes (11a, 11b) and, unless `sockets_only`, the framing
+    alone (11c)."""
+    return [row for row in rows
+            if row.workload_id.startswith(ECHO_WORKLOAD_PREFIX) and row.ns_per_op
+            and (" echo " in row.workload or not sockets_only)]
+
+
+def cpu_per_frame(row):
+    value = row.value("cpuTime", 50)
+    return None if value is None else value / row.ops
+
+
+def echo_allocations(row):
+    """Allocations per frame in the median batch: mallocs of every thread (ordo-one's interposer)
+    plus the arena's jemalloc calls (`mallocx`, which the interposer does not see)."""
+    mallocs = row.value("mallocCountTotal", 50)
+    if mallocs is None:
+        return None
+    return (mallocs + (row.value("jemallocCalls", 50) or 0)) / row.ops
+
+
+def echo_frame_label(row):
+    match = re.search(r"(?:echo|frame) (.+?) frames", row.workload)
+    label = match.group(1) if match else row.workload
+    return label if " echo " in row.workload else f"{label}, framing alone"
+
+
+def paired_ratio(runs_rows, workload_id, implementation, base_implementation, measure):
+    """The median over the runs of measure(row) / measure(ours) within each run (peer/ours when
+    `measure` is a time), and the per-run ratios: a ratio from one run pairs benchmarks run
+    seconds apart, so a machine whose load drifts disturbs it less than a ratio of medians."""
+    ratios = []
+    for run in runs_rows:
+        a, b = find(run, workload_id, base_implementation), find(run, workload_id, implementation)
+        if a and b and measure(a) and measure(b):
+            ratios.append(measure(b) / measure(a))
+    return (median(ratios) if ratios else None), ratios
+
+
+def echo_table(rows, runs_rows):
+    members = echo_rows(rows)
+    if not members:
+        return []
+    headers = ["frames", "server", "role", "frames/s", "MB/s", "peer/ours", "CPU ns/frame", "CPU peer/ours",
+               "allocs/frame", "arena regions/frame", "peak RSS"]
+    lines = []
+    for workload in sorted({row.workload for row in members}, key=workload_sort_key):
+        group = sorted((r for r in members if r.workload == workload),
+                       key=lambda r: (ROLE_ORDER.get(r.role, 9), r.implementation))
+        base = next((r for r in group if r.implementation == ECHO_OURS), None)
+        if base is None:
+            base = next((r for r in group if r.role == "ours"), None)
+        for index, row in enumerate(group):
+            regions = row.per_op("arenaAllocations", 50)
+            cpu = cpu_per_frame(row)
+            wall_ratio = cpu_ratio = None
+            if base:
+                wall_ratio, _ = paired_ratio(runs_rows, row.workload_id, row.implementation, base.implementation,
+                                             lambda r: r.ns_per_op)
+                cpu_ratio, _ = paired_ratio(runs_rows, row.workload_id, row.implementation, base.implementation,
+                                            cpu_per_frame)
+            lines.append([
+                echo_frame_label(row) if index == 0 else "",
+                row.implementation,
+                row.role,
+                f"{1e9 / row.ns_per_op / 1e6:.2f} M",
+                f"{row.bytes / row.wall * 1e3:.0f}" if row.bytes else "-",
+                "1.00" if row is base else ("-" if wall_ratio is None else f"{wall_ratio:.2f}x"),
+                "-" if cpu is None else f"{cpu:.0f}",
+                "1.00" if row is base else ("-" if cpu_ratio is None else f"{cpu_ratio:.2f}x"),
+                format_count(echo_allocations(row), 4),
+                "-" if regions is None else format_count(regions, 4),
+                format_bytes(row.value("peakMemoryResident", 100)),
+            ])
+        lines.append(None)
+    widths = [max(len(headers[i]), *(len(line[i]) for line in lines if line)) for i in range(len(headers))]
+
+    def render(fields):
+        return "  ".join(f.rjust(widths[i]) if i >= 3 else f.ljust(widths[i]) for i, f in enumerate(fields)).rstrip()
+
+    out = [render(headers), "  ".join("-" * w for w in widths)]
+    out += ["" if line is None else render(line) for line in lines[:-1]]
+    return out
+
+
+def echo_targets(rows, runs_rows):
+    """Issue 13's targets: (description, met or None, detail), each against both NIO servers."""
+    out = []
+    for workload in sorted({row.workload for row in echo_rows(rows, sockets_only=True)}, key=workload_sort_key):
+        workload_id = workload.split()[0]
+        label = workload.split(" ", 1)[1]
+        ours = find(rows, workload_id, ECHO_OURS)
+        for peer_name in ECHO_NIO_PEERS:
+            peer = find(rows, workload_id, peer_name)
+            if not ours or not peer:
+                continue
+            ratio, per_run = paired_ratio(runs_rows, workload_id, peer_name, ECHO_OURS, lambda r: r.ns_per_op)
+            if ratio is None:
+                continue
+            runs_text = f" (median of {len(per_run)} runs: {', '.join(f'{r:.2f}' for r in per_run)})" \
+                if len(per_run) > 1 else ""
+            if "64 B" in workload:
+                out.append((f"issue 13: {label}: >= {ECHO_THROUGHPUT_TARGET}x the throughput of NIO's {peer_name}",
+                            ratio >= ECHO_THROUGHPUT_TARGET,
+                            f"{ratio:.2f}x{runs_text}"))
+            a, b = echo_allocations(ours), echo_allocations(peer)
+            if a is not None and b is not None:
+                out.append((f"issue 13: {label}: allocations per frame no more than NIO's {peer_name}", a <= b,
+                            f"{a:.4f} vs {b:.4f}"))
+    return out
+
+
 # Figures from DESIGN.md, measured separately on this kind of machine (ratios matter; absolutes
 # drift by up to 30%): (workload id, our implementation, tokio figure, what it is).
 TOKIO_REFERENCE = [
@@ -304,23 +453,43 @@ def tokio_lines(rows):
     return lines
 
 
+def run_directories(arguments):
+    """The result directories named, a PARENT expanded into its run-1, run-2, ... in order."""
+    directories = []
+    for argument in arguments:
+        runs = sorted((entry for entry in os.listdir(argument) if re.fullmatch(r"run-\d+", entry)),
+                      key=lambda entry: int(entry[4:]))
+        directories += [os.path.join(argument, run) for run in runs] if runs else [argument]
+    return directories
+
+
 def main(argv):
-    if len(argv) != 2 or not os.path.isdir(argv[1]):
+    if len(argv) < 2 or not all(os.path.isdir(argument) for argument in argv[1:]):
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    directory = argv[1]
-    raw = load(directory)
-    if not raw:
-        print(f"summarize: no '*{SUFFIX}' files for {TARGET} in {directory}", file=sys.stderr)
-        return 1
+    directories = run_directories(argv[1:])
+    runs = [load(directory) for directory in directories]
+    for directory, run in zip(directories, runs):
+        if not run:
+            print(f"summarize: no '*{SUFFIX}' files for {TARGET} in {directory}", file=sys.stderr)
+            return 1
+    raw = combine(runs)
     rows = [Row(name, metrics) for name, metrics in raw.items()]
+    runs_rows = [[Row(name, metrics) for name, metrics in run.items()] for run in runs]
+    directory = directories[0] if len(directories) == 1 else os.path.commonpath(directories)
 
     report = []
+    if len(directories) > 1:
+        report.append(f"{len(directories)} runs: each figure is the median of the runs' medians "
+                      f"(count gates: the worst batch of any run).")
     report.append("Medians per operation (one batch of ops per sample); peer/ours = peer time / ours time, so")
     report.append("above 1.00 means ours is faster. heap B/op: jemalloc thread.allocated delta (median batch);")
     report.append("arena allocs/op and jemalloc calls/op: worst batch, for the arena the view lives in.")
     report.append("")
-    report.append(table(rows))
+    # Workload 11 (servers) has a section of its own below.
+    others = [row for row in rows if row not in echo_rows(rows)]
+    if others:
+        report.append(table(others))
     report.append("")
 
     gate_results = gates(rows)
@@ -337,6 +506,21 @@ def main(argv):
         verdict = "n/a   " if met is None else ("MET   " if met else "MISSED")
         report.append(f"  {verdict} {text}: {detail}")
     report.append("")
+    echo = echo_table(rows, runs_rows)
+    if echo:
+        report.append("Echo over loopback (workload 11, issue 13): one batch = the client writes the frames and reads")
+        report.append("them all back (framing alone: 16 reads of 64 KiB through an EmbeddedChannel). frames/s and MB/s")
+        report.append("(each way) from the median batch's wall clock; CPU ns/frame = CPU time of every thread, client")
+        report.append("included; peer/ours = peer time / ours time, taken within each run, then the median over runs;")
+        report.append("allocs/frame = (mallocs of every thread + the arena's jemalloc calls) / frames, median batch;")
+        report.append("peak RSS of the whole process (client included), the highest sample.")
+        report.append("")
+        report.extend(echo)
+        report.append("")
+        report.append("Echo targets (reported, not gated):")
+        for text, met, detail in echo_targets(rows, runs_rows):
+            report.append(f"  {'MET   ' if met else 'MISSED'} {text}: {detail}")
+        report.append("")
     report.append("Against tokio bytes 1.2 (DESIGN.md reference figures, measured separately):")
     report.extend(tokio_lines(rows))
 

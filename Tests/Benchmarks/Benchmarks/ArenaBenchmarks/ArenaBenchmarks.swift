@@ -14,4 +14,6 @@ let benchmarks: @Sendable () -> Void = {
     registerThreads()
     registerChains()
     registerInterop()
+    registerEcho()
+    registerFramingAlone()
 }

@@ -44,6 +44,8 @@ enum Metric {
         polarity: .prefersSmaller,
         useScalingFactor: false
     )
+    /// CPU nanoseconds of every thread of the process over the batch (workload 11).
+    static let cpuTime = BenchmarkMetric.custom("cpuTime", polarity: .prefersSmaller, useScalingFactor: false)
 }
 
 /// How long each benchmark runs: `ARENA_BENCH_MS` milliseconds (set by `Scripts/bench`), 2 s by default.
