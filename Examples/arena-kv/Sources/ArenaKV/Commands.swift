@@ -120,6 +120,10 @@ struct CommandExecutor {
             case nil: replies.writeErrorReply("ERR value is not an integer or out of range")
             default: replies.writeErrorReply("ERR DB index is out of range")
             }
+        case .keys:
+            keys(arguments, into: &replies)
+        case .scan:
+            scan(arguments, into: &replies)
         case .quit:
             replies.writeOK()
             return .close
@@ -209,10 +213,8 @@ struct CommandExecutor {
             "maxmemory-policy": "noeviction", "proto-max-bulk-len": String(state.configuration.maxBulkLength),
             "client-query-buffer-limit": String(state.configuration.clientBufferLimit), "databases": "1",
         ]
-        let patterns = arguments.dropFirst(2).map { Array($0) }
-        let matches = settings.filter { setting in
-            patterns.contains { globMatches($0, Array(setting.key.utf8), ignoringCase: true) }
-        }
+        let patterns = arguments.dropFirst(2).map { GlobPattern($0, ignoringCase: true) }
+        let matches = settings.filter { setting in patterns.contains { $0.matches(setting.key.utf8) } }
         replies.writeArrayHeader(matches.count * 2)
         for (name, value) in matches {
             replies.writeBulkReply(name)
@@ -271,59 +273,4 @@ extension ByteBuffer {
 extension Bytes {
     /// The bytes as text (invalid UTF-8 repaired), for messages and settings.
     var text: String { String(decoding: self, as: UTF8.self) }
-}
-
-/// Whether `text` matches the glob `pattern` as Redis's `stringmatch` does: `*` any run, `?`
-/// one byte, `[abc]`, `[a-z]` and `[^a]` a set, `\\` quotes the next byte.
-func globMatches(_ pattern: [UInt8], _ text: [UInt8], ignoringCase: Bool) -> Bool {
-    func fold(_ byte: UInt8) -> UInt8 {
-        ignoringCase && byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
-    }
-    func match(_ p: Int, _ t: Int) -> Bool {
-        var p = p
-        var t = t
-        while p < pattern.count {
-            switch pattern[p] {
-            case UInt8(ascii: "*"):
-                while p + 1 < pattern.count && pattern[p + 1] == UInt8(ascii: "*") { p += 1 }
-                if p + 1 == pattern.count { return true }
-                for start in t...text.count where match(p + 1, start) { return true }
-                return false
-            case UInt8(ascii: "?"):
-                guard t < text.count else { return false }
-                t += 1
-            case UInt8(ascii: "["):
-                guard t < text.count else { return false }
-                p += 1
-                let negate = p < pattern.count && pattern[p] == UInt8(ascii: "^")
-                if negate { p += 1 }
-                var found = false
-                while p < pattern.count && pattern[p] != UInt8(ascii: "]") {
-                    if pattern[p] == UInt8(ascii: "\\") && p + 1 < pattern.count {
-                        p += 1
-                        if fold(pattern[p]) == fold(text[t]) { found = true }
-                    } else if p + 2 < pattern.count && pattern[p + 1] == UInt8(ascii: "-") {
-                        let (low, high) = (
-                            min(fold(pattern[p]), fold(pattern[p + 2])), max(fold(pattern[p]), fold(pattern[p + 2]))
-                        )
-                        if (low...high).contains(fold(text[t])) { found = true }
-                        p += 2
-                    } else if fold(pattern[p]) == fold(text[t]) {
-                        found = true
-                    }
-                    p += 1
-                }
-                if negate { found.toggle() }
-                guard found else { return false }
-                t += 1
-            default:
-                if pattern[p] == UInt8(ascii: "\\") && p + 1 < pattern.count { p += 1 }
-                guard t < text.count, fold(pattern[p]) == fold(text[t]) else { return false }
-                t += 1
-            }
-            p += 1
-        }
-        return t == text.count
-    }
-    return match(0, 0)
 }

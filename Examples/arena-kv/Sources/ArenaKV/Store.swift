@@ -233,6 +233,65 @@ public struct Store: Sendable {
         deadlineQueue = Heap(deadlines.map { Deadline(time: $0.value, key: $0.key) })
     }
 
+    // MARK: Listing keys
+
+    /// The keys that `isIncluded` accepts (given each key's bytes in place), leaving out keys
+    /// whose time is up, as `KEYS` does: one walk of the whole table, in table order.
+    ///
+    /// - Complexity: O(*n*) for a table of *n* slots, plus `isIncluded` once per key.
+    public func keys(where isIncluded: (UnsafeRawBufferPointer) -> Bool) -> [Bytes] {
+        let now = deadlines.isEmpty ? 0 : clock()
+        var keys: [Bytes] = []
+        table.forEach { entry in
+            guard entry.withUnsafeKeyBytes(isIncluded), !hasExpired(entry, at: now) else { return }
+            keys.append(entry.key)
+        }
+        return keys
+    }
+
+    /// One call of `SCAN`: walks the table's home slots from `cursor` (0 to start) until it
+    /// has collected at least `count` keys or looked at `10 * count` home slots, as Redis
+    /// 7.0 does, then keeps the keys that `isIncluded` accepts and whose time is not up (it
+    /// removes those whose time is up). Returns the cursor to pass next, 0 when the walk is
+    /// done, and the keys.
+    ///
+    /// A walk from 0 back to 0 returns every key present throughout it, and a key more than
+    /// once only if every key was removed meanwhile (``removeAll()``); keys added or removed
+    /// during the walk may or may not come up. The cursor counts through the home slots of the key
+    /// table (where each key's probe run starts) with its bits reversed, as Redis's `dictScan` does.
+    ///
+    /// - Complexity: O(`count`) home slots on average, each the run of entries from it on.
+    public mutating func scan(
+        from cursor: UInt64,
+        count: Int,
+        where isIncluded: (UnsafeRawBufferPointer) -> Bool
+    ) -> (cursor: UInt64, keys: [Bytes]) {
+        var collected: [Entry] = []
+        var cursor = cursor
+        var iterations = count.multipliedReportingOverflow(by: 10).overflow ? Int.max : count * 10
+        while true {
+            cursor = table.scan(home: cursor) { collected.append($0) }
+            guard cursor != 0, iterations != 0 else { break }
+            iterations -= 1
+            guard collected.count < count else { break }
+        }
+        let now = deadlines.isEmpty ? 0 : clock()
+        var keys: [Bytes] = []
+        keys.reserveCapacity(collected.count)
+        var expired: [Bytes] = []
+        for entry in collected where entry.withUnsafeKeyBytes(isIncluded) {
+            if hasExpired(entry, at: now) { expired.append(entry.key) } else { keys.append(entry.key) }
+        }
+        for key in expired { removeEntry(key) }
+        return (cursor, keys)
+    }
+
+    /// Whether `entry`'s time to live ran out by `now`.
+    private func hasExpired(_ entry: Entry, at now: Int64) -> Bool {
+        guard !deadlines.isEmpty, let deadline = deadlines[entry.key] else { return false }
+        return deadline <= now
+    }
+
     // MARK: Accounting
 
     /// Counts an entry that the store now holds.

@@ -20,7 +20,8 @@ struct ArenaKVCommand: ParsableCommand {
             PING, ECHO, SET (NX, XX, EX, PX, EXAT, PXAT, KEEPTTL, GET), GET, GETEX, GETDEL, SETNX, \
             SETEX, PSETEX, APPEND, STRLEN, DEL, UNLINK, EXISTS, TYPE, MGET, MSET, INCR, INCRBY, DECR, \
             DECRBY, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, PERSIST, TTL, PTTL, EXPIRETIME, PEXPIRETIME, \
-            DBSIZE, FLUSHALL, FLUSHDB, INFO, COMMAND, CONFIG GET, MEMORY MALLOC-STATS, SELECT 0, QUIT. \
+            DBSIZE, FLUSHALL, FLUSHDB, KEYS, SCAN (MATCH, COUNT, TYPE), INFO, COMMAND, CONFIG GET, \
+            MEMORY MALLOC-STATS, SELECT 0, QUIT; as RESP or inline commands (with Redis's quoting). \
             One database, no persistence, no replication.
 
             Examples:

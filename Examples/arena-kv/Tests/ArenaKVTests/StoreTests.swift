@@ -235,3 +235,105 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+/// `KEYS` and `SCAN` on the store: every key once, through growth and deletions that shift
+/// entries back, and no key whose time is up.
+@Suite(.timeLimit(.minutes(5))) struct StoreScanTests {
+    /// Walks `SCAN` from 0 back to 0, `count` at a time, calling `between` after each call;
+    /// returns how often each key came up.
+    func fullScan(_ store: TestStore, count: Int = 10, between: () throws -> Void = {}) rethrows -> [String: Int] {
+        var seen: [String: Int] = [:]
+        var cursor: UInt64 = 0
+        var calls = 0
+        repeat {
+            let step = store.scan(from: cursor, count: count)
+            for key in step.keys { seen[key.string, default: 0] += 1 }
+            cursor = step.cursor
+            calls += 1
+            try between()
+        } while cursor != 0 && calls < 1_000_000
+        return seen
+    }
+
+    @Test func keysListsEveryLiveKeyOnce() throws {
+        let clock = ManualClock()
+        let store = try makeStore(clock: clock)
+        for index in 0..<500 { _ = try store.set(Bytes("key:\(index)"), to: Bytes("v")) }
+        _ = try store.set(Bytes("soon"), to: Bytes("v"), expiry: .after(milliseconds: 10))
+        #expect(Set(store.keys().map(\.string)).count == 501)
+        clock.advance(milliseconds: 10)
+        let keys = store.keys().map(\.string)
+        #expect(keys.count == 500 && Set(keys).count == 500 && !keys.contains("soon"))
+        let matching = store.keys { $0.count == 5 && $0.starts(with: "key:".utf8) }
+        #expect(Set(matching.map(\.string)) == Set((0..<10).map { "key:\($0)" }))
+    }
+
+    @Test func aFullScanReturnsEveryKeyOnce() throws {
+        let store = try makeStore()
+        for index in 0..<2000 { _ = try store.set(Bytes("key:\(index)"), to: Bytes("v")) }
+        for count in [1, 10, 1000] {
+            let seen = try fullScan(store, count: count)
+            #expect(seen.count == 2000 && seen.values.allSatisfy { $0 == 1 }, "COUNT \(count)")
+        }
+        // COUNT bounds the keys collected: the first call of 10 brings about 10 (whole runs).
+        let first = store.scan(from: 0, count: 10)
+        #expect(first.cursor != 0 && (10..<40).contains(first.keys.count), "\(first.keys.count)")
+    }
+
+    /// Keys added during a walk make the table double several times: every key present from
+    /// the start still comes up, and none twice (a doubled home slot stays behind or ahead of
+    /// the cursor as a whole).
+    @Test func growthDuringAScanLosesAndRepeatsNothing() throws {
+        let store = try makeStore()
+        for index in 0..<100 { _ = try store.set(Bytes("old:\(index)"), to: Bytes("v")) }
+        var added = 0
+        let seen = try fullScan(store, count: 5) {
+            for _ in 0..<40 {
+                _ = try store.set(Bytes("new:\(added)"), to: Bytes("v"))
+                added += 1
+            }
+        }
+        #expect(added >= 400, "the table grew from 256 slots to at least 1024")
+        let old = seen.filter { $0.key.hasPrefix("old:") }
+        #expect(old.count == 100, "missed: \(Set((0..<100).map { "old:\($0)" }).subtracting(old.keys).sorted())")
+        #expect(seen.values.allSatisfy { $0 == 1 }, "\(seen.filter { $0.value > 1 })")
+    }
+
+    /// Deleting keys shifts the entries after them back in their probe runs, maybe behind the
+    /// cursor: a cursor over home slots still finds every key that stays.
+    @Test func deletionsDuringAScanLoseNothing() throws {
+        let store = try makeStore()
+        for index in 0..<3000 { _ = try store.set(Bytes("key:\(index)"), to: Bytes("v")) }
+        // Every key ending in 7, in a scattered order (7,919 is prime to 3,000), a few per call.
+        var removed: Set<String> = []
+        var next = 0
+        let seen = fullScan(store, count: 3) {
+            for _ in 0..<12 {
+                let name = "key:\(next * 7919 % 3000)"
+                next += 1
+                if name.hasSuffix("7") && !removed.contains(name) {
+                    _ = store.remove(Bytes(name))
+                    removed.insert(name)
+                }
+            }
+        }
+        let staying = Set((0..<3000).map { "key:\($0)" }).subtracting(removed)
+        #expect(removed.count > 100)
+        let missed = staying.subtracting(seen.keys)
+        #expect(missed.isEmpty, "missed \(missed.count), such as \(missed.sorted().prefix(5))")
+        #expect(seen.values.allSatisfy { $0 == 1 })
+    }
+
+    /// `SCAN` leaves out keys whose time is up, and removes them, as Redis does.
+    @Test func scanRemovesExpiredKeys() throws {
+        let clock = ManualClock()
+        let store = try makeStore(clock: clock)
+        _ = try store.set(Bytes("stays"), to: Bytes("v"))
+        _ = try store.set(Bytes("goes"), to: Bytes("v"), expiry: .after(milliseconds: 5))
+        clock.advance(milliseconds: 5)
+        #expect(store.count == 2)
+        let step = store.scan(from: 0, count: 100)
+        #expect(step.cursor == 0 && step.keys.map(\.string) == ["stays"])
+        #expect(store.count == 1)
+    }
+}
