@@ -223,22 +223,53 @@ struct CommandExecutor {
     }
 
     /// `MEMORY MALLOC-STATS`: jemalloc's statistics as JSON, for `arena-stats read -`;
-    /// `MEMORY USAGE key`: the bytes of a key and its value.
+    /// `MEMORY USAGE key [SAMPLES count]`: the bytes of a key and its value; `MEMORY HELP`.
+    /// Errors in Redis 7.0's words.
     private func memory(_ arguments: [Bytes], into replies: inout ByteBuffer) {
-        if arguments[1].equalsIgnoringCase("MALLOC-STATS") {
+        let subcommand = arguments[1]
+        if subcommand.equalsIgnoringCase("MALLOC-STATS") {
             #if Jemalloc
             replies.writeBulkReply(Jemalloc.statisticsJSON())
             #else
             replies.writeErrorReply("ERR MEMORY MALLOC-STATS needs jemalloc (built without the Jemalloc trait)")
             #endif
-        } else if arguments[1].equalsIgnoringCase("USAGE") && arguments.count == 3 {
+        } else if subcommand.equalsIgnoringCase("USAGE") {
+            guard arguments.count >= 3 else {
+                replies.writeErrorReply("ERR wrong number of arguments for 'memory|usage' command")
+                return
+            }
+            // `SAMPLES count` is accepted and has nothing to sample: values are strings.
+            if arguments.count > 3 {
+                guard arguments.count == 5, arguments[3].equalsIgnoringCase("SAMPLES") else {
+                    replies.writeErrorReply("ERR syntax error")
+                    return
+                }
+                guard Int(decimal: arguments[4]) != nil else {
+                    replies.writeErrorReply("ERR value is not an integer or out of range")
+                    return
+                }
+            }
             let key = arguments[2]
             let value = state.store.withLockedValue { $0.value(for: key) }
             if let value { replies.writeIntegerReply(key.count + value.count) } else { replies.writeNullReply() }
+        } else if subcommand.equalsIgnoringCase("HELP") {
+            replies.writeArrayHeader(Self.memoryHelp.count)
+            for line in Self.memoryHelp { replies.writeSimpleString(line) }
         } else {
-            replies.writeErrorReply("ERR unknown subcommand '\(arguments[1].text)'. Try MEMORY MALLOC-STATS.")
+            replies.writeErrorReply("ERR unknown subcommand '\(subcommand.text.prefix(128))'. Try MEMORY HELP.")
         }
     }
+
+    /// The lines of `MEMORY HELP`, in the form of Redis's: each subcommand arena-kv has.
+    static let memoryHelp = [
+        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "MALLOC-STATS",
+        "    Return jemalloc's statistics for every arena, as JSON (for arena-stats read -).",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return memory in bytes used by <key> and its value.",
+        "HELP",
+        "    Prints this help.",
+    ]
 }
 
 /// A `SET` option the parser refused, with the reply's message.

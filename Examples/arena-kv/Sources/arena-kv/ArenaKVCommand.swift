@@ -20,9 +20,9 @@ struct ArenaKVCommand: ParsableCommand {
             PING, ECHO, SET (NX, XX, EX, PX, EXAT, PXAT, KEEPTTL, GET), GET, GETEX, GETDEL, SETNX, \
             SETEX, PSETEX, APPEND, STRLEN, DEL, UNLINK, EXISTS, TYPE, MGET, MSET, INCR, INCRBY, DECR, \
             DECRBY, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, PERSIST, TTL, PTTL, EXPIRETIME, PEXPIRETIME, \
-            DBSIZE, FLUSHALL, FLUSHDB, KEYS, SCAN (MATCH, COUNT, TYPE), INFO, COMMAND, CONFIG GET, \
-            MEMORY MALLOC-STATS, SELECT 0, QUIT; as RESP or inline commands (with Redis's quoting). \
-            One database, no persistence, no replication.
+            DBSIZE, FLUSHALL, FLUSHDB, KEYS, SCAN (MATCH, COUNT, TYPE), INFO, COMMAND (COUNT, INFO, \
+            DOCS), CONFIG GET, MEMORY MALLOC-STATS, MEMORY USAGE, MEMORY HELP, SELECT 0, QUIT; as RESP \
+            or inline commands (with Redis's quoting). One database, no persistence, no replication.
 
             Examples:
               arena-kv --port 6380 --maxmemory 256mb
@@ -43,14 +43,30 @@ struct ArenaKVCommand: ParsableCommand {
     @Option(help: "The port to listen on (0 picks a free one).")
     var port = 6380
 
-    @Option(help: "The most memory keys and values may take (0: no limit).", transform: ByteSize.parse)
-    var maxmemory = 256 << 20
+    /// The defaults of the sized options: the library's (``ServerConfiguration``).
+    private static let defaults = ServerConfiguration()
 
-    @Option(help: "The longest bulk string a request may carry.", transform: ByteSize.parse)
-    var maxBulkLength = 64 << 20
+    @Option(
+        help:
+            "The most memory keys and values may take, 0 for no limit (default: \(ByteSize.describe(defaults.maxMemory))).",
+        transform: ByteSize.parse
+    )
+    var maxmemory = defaults.maxMemory
 
-    @Option(help: "The most bytes a client may have buffered for one unfinished request.", transform: ByteSize.parse)
-    var clientBufferLimit = 128 << 20
+    @Option(
+        help: "The longest bulk string a request may carry (default: \(ByteSize.describe(defaults.maxBulkLength))).",
+        transform: ByteSize.parse
+    )
+    var maxBulkLength = defaults.maxBulkLength
+
+    @Option(
+        help: """
+            The most bytes a client may have buffered for one unfinished request \
+            (default: \(ByteSize.describe(defaults.clientBufferLimit))).
+            """,
+        transform: ByteSize.parse
+    )
+    var clientBufferLimit = defaults.clientBufferLimit
 
     @Option(help: "Event-loop threads.")
     var threads = 1
@@ -180,6 +196,13 @@ final class SignalWatch: @unchecked Sendable {
 
 /// Sizes as Redis writes them in its configuration.
 enum ByteSize {
+    /// `bytes` as the option takes it and in binary units: `256mb (256 MiB)`; a size that is
+    /// not a whole number of MiB in bytes.
+    static func describe(_ bytes: Int) -> String {
+        guard bytes > 0, bytes % (1 << 20) == 0 else { return "\(bytes) bytes" }
+        return "\(bytes >> 20)mb (\(bytes >> 20) MiB)"
+    }
+
     /// `256mb`, `1gb`, `100k`, `4096`: k=1000, kb=1024, m=10^6, mb=2^20, g=10^9, gb=2^30.
     static func parse(_ text: String) throws -> Int {
         let lower = text.lowercased()
