@@ -1,6 +1,12 @@
 import ArenaBytes
 import NIOCore
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// What the connection does after a command.
 enum Disposition {
     /// Reads the next request.
@@ -223,8 +229,9 @@ struct CommandExecutor {
     }
 
     /// `MEMORY MALLOC-STATS`: jemalloc's statistics as JSON, for `arena-stats read -`;
-    /// `MEMORY USAGE key [SAMPLES count]`: the bytes of a key and its value; `MEMORY HELP`.
-    /// Errors in Redis 7.0's words.
+    /// `MEMORY USAGE key [SAMPLES count]`: the bytes of a key and its value; `MEMORY PROFILE
+    /// [STORE|IO]`: an arena's `memoryProfile()` as JSON; `MEMORY HELP`. Errors in Redis 7.0's
+    /// words.
     private func memory(_ arguments: [Bytes], into replies: inout ByteBuffer) {
         let subcommand = arguments[1]
         if subcommand.equalsIgnoringCase("MALLOC-STATS") {
@@ -252,6 +259,19 @@ struct CommandExecutor {
             let key = arguments[2]
             let value = state.store.withLockedValue { $0.value(for: key) }
             if let value { replies.writeIntegerReply(key.count + value.count) } else { replies.writeNullReply() }
+        } else if subcommand.equalsIgnoringCase("PROFILE") {
+            let which = arguments.count > 2 ? arguments[2] : nil
+            guard arguments.count <= 3 else {
+                replies.writeErrorReply("ERR wrong number of arguments for 'memory|profile' command")
+                return
+            }
+            if which == nil || which!.equalsIgnoringCase("STORE") {
+                replies.writeBulkReply(profileJSON(state.storeArena.memoryProfile()))
+            } else if which!.equalsIgnoringCase("IO") {
+                replies.writeBulkReply(profileJSON(state.ioArena.memoryProfile()))
+            } else {
+                replies.writeErrorReply("ERR syntax error")
+            }
         } else if subcommand.equalsIgnoringCase("HELP") {
             replies.writeArrayHeader(Self.memoryHelp.count)
             for line in Self.memoryHelp { replies.writeSimpleString(line) }
@@ -267,6 +287,9 @@ struct CommandExecutor {
         "    Return jemalloc's statistics for every arena, as JSON (for arena-stats read -).",
         "USAGE <key> [SAMPLES <count>]",
         "    Return memory in bytes used by <key> and its value.",
+        "PROFILE [STORE|IO]",
+        "    Return the sampled allocation sites of the store's (or receive buffers') arena, as JSON:",
+        "    live and pinned bytes per site. Sampling is on with --sample-interval or ARENA_SAMPLE_INTERVAL.",
         "HELP",
         "    Prints this help.",
     ]
@@ -304,4 +327,12 @@ extension ByteBuffer {
 extension Bytes {
     /// The bytes as text (invalid UTF-8 repaired), for messages and settings.
     var text: String { String(decoding: self, as: UTF8.self) }
+}
+
+/// `profile` as JSON, its keys sorted: what `MEMORY PROFILE` returns.
+func profileJSON(_ profile: MemoryProfile) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    guard let data = try? encoder.encode(profile) else { return "{}" }
+    return String(decoding: data, as: UTF8.self)
 }

@@ -15,7 +15,7 @@ import Darwin
 /// ```
 ///
 /// One allocation and one copy per write, one view (24 bytes) per slot of the key table, and
-/// one region for compaction to move. Reading hands out slices of it.
+/// one region for compaction to move (`Bytes.compacted()`). Reading hands out slices of it.
 struct Entry: Sendable {
     /// The whole region.
     let bytes: Bytes
@@ -32,17 +32,16 @@ struct Entry: Sendable {
         bytes = Bytes(region)
     }
 
-    /// The same entry, copied into a fresh region of `arena` (compaction's move).
-    init(copying other: Entry, in arena: ArenaAllocator) throws(ArenaError) {
-        let region = try arena.allocate(byteCount: other.bytes.count, alignment: 1)
-        other.bytes.withUnsafeBytes { source in
-            UnsafeMutableRawPointer(mutating: region.baseAddress).copyMemory(
-                from: source.baseAddress.unsafelyUnwrapped,
-                byteCount: source.count
-            )
-        }
-        bytes = Bytes(region)
+    /// The entry whose region is `bytes` (a compacted copy of another entry's).
+    init(bytes: Bytes) {
+        self.bytes = bytes
     }
+
+    /// Whether the entry keeps at least twice its own size alive (``Bytes/retainedBytes``):
+    /// a region carved from a chunk keeps the whole chunk, and is worth compacting once it
+    /// outlives its neighbours; a compacted copy, or a dedicated block for a large entry, keeps
+    /// only itself.
+    var isWorthCompacting: Bool { bytes.retainedBytes >= 2 * bytes.count }
 
     /// The key's length.
     var keyCount: Int {

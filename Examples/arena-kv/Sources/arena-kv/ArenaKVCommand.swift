@@ -21,8 +21,8 @@ struct ArenaKVCommand: ParsableCommand {
             SETEX, PSETEX, APPEND, STRLEN, DEL, UNLINK, EXISTS, TYPE, MGET, MSET, INCR, INCRBY, DECR, \
             DECRBY, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, PERSIST, TTL, PTTL, EXPIRETIME, PEXPIRETIME, \
             DBSIZE, FLUSHALL, FLUSHDB, KEYS, SCAN (MATCH, COUNT, TYPE), INFO, COMMAND (COUNT, INFO, \
-            DOCS), CONFIG GET, MEMORY MALLOC-STATS, MEMORY USAGE, MEMORY HELP, SELECT 0, QUIT; as RESP \
-            or inline commands (with Redis's quoting). One database, no persistence, no replication.
+            DOCS), CONFIG GET, MEMORY MALLOC-STATS, MEMORY USAGE, MEMORY PROFILE, MEMORY HELP, SELECT 0, \
+            QUIT; as RESP or inline commands (with Redis's quoting). One database, no persistence, no replication.
 
             Examples:
               arena-kv --port 6380 --maxmemory 256mb
@@ -74,11 +74,20 @@ struct ArenaKVCommand: ParsableCommand {
     @Option(help: "Seconds between swift-metrics gauge updates (0: none).")
     var metricsInterval = 1
 
-    @Flag(inversion: .prefixedNo, help: "Copy long-kept keys and values out of sparsely used chunks.")
+    @Flag(inversion: .prefixedNo, help: "Compact keys and values that keep thinned-out chunks alive.")
     var compaction = true
 
     @Option(help: "Serve the metrics for Prometheus at http://HOST:PORT/metrics (0 picks a free port).")
     var metricsPort: Int?
+
+    @Option(
+        help: """
+            Sample one region per this many bytes allocated (on average) for MEMORY PROFILE; \
+            512kb costs little (default: off, unless ARENA_SAMPLE_INTERVAL sets it).
+            """,
+        transform: ByteSize.parse
+    )
+    var sampleInterval: Int?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535, not \(port)") }
@@ -86,6 +95,9 @@ struct ArenaKVCommand: ParsableCommand {
         guard maxBulkLength > 0 else { throw ValidationError("--max-bulk-length must be positive") }
         guard clientBufferLimit > 0 else { throw ValidationError("--client-buffer-limit must be positive") }
         guard metricsInterval >= 0 else { throw ValidationError("--metrics-interval must not be negative") }
+        if let sampleInterval, sampleInterval <= 0 {
+            throw ValidationError("--sample-interval must be positive")
+        }
         if let metricsPort, !(0...65535).contains(metricsPort) {
             throw ValidationError("--metrics-port must be 0...65535, not \(metricsPort)")
         }
@@ -100,7 +112,8 @@ struct ArenaKVCommand: ParsableCommand {
             clientBufferLimit: clientBufferLimit,
             threads: threads,
             metricsInterval: metricsInterval,
-            compaction: compaction
+            compaction: compaction,
+            sampleInterval: sampleInterval
         )
         // The endpoint bootstraps the metrics system, so it comes first.
         var endpoint: PrometheusEndpoint?

@@ -203,9 +203,9 @@ import Testing
                 model[key] = ("\(next)", model[key]?.deadline)
             case 7:
                 if random.next() % 4 == 0 {
-                    store.store.compact(sparserThan: 0.9)
+                    store.store.compact()
                 } else {
-                    store.store.startCompaction(sparserThan: 0.9)
+                    store.store.startCompaction()
                     _ = store.compactionStep(slots: Int(random.next() % 2000))
                 }
             case 8:
@@ -335,5 +335,73 @@ struct SplitMix {
         let step = store.scan(from: 0, count: 100)
         #expect(step.cursor == 0 && step.keys.map(\.string) == ["stays"])
         #expect(store.count == 1)
+    }
+}
+
+/// Compaction through the library: the store decides from the arena's pinned bytes and each
+/// entry's `retainedBytes`, and moves entries into their `compacted()` copies a chunk at a time.
+@Suite(.timeLimit(.minutes(5))) struct StoreCompactionTests {
+    /// Random overwrites of `keys` keys, `rounds` times over, values of 40 to 80 bytes; the
+    /// model holds what each key must read.
+    func overwrite(_ store: TestStore, keys: Int, rounds: Int, model: inout [Int: String]) throws {
+        var random = SystemRandomNumberGenerator()
+        for round in 0..<(keys * rounds) {
+            let index = round < keys ? round : Int.random(in: 0..<keys, using: &random)
+            model[index] = "r\(round)-" + String(repeating: "y", count: Int.random(in: 40...80, using: &random))
+            _ = try store.set(Bytes("key:\(index)"), to: Bytes(model[index]!))
+        }
+    }
+
+    /// Keys written once fill their chunks: the pinned chunks hold about as much as the
+    /// entries worth compacting, so no pass starts (it would copy everything and free nothing).
+    @Test func aBulkLoadStartsNoPass() throws {
+        let store = try makeStore()
+        var model: [Int: String] = [:]
+        try overwrite(store, keys: 30_000, rounds: 1, model: &model)
+        let statistics = store.arena.statistics()
+        #expect(statistics.pinnedChunks > 20)
+        #expect(store.store.compactableBytes == store.store.storedBytes, "every entry was carved from a chunk")
+        #expect(abs(store.store.reclaimableBytes()) <= 2 * statistics.chunkSize)
+        #expect(!store.startCompactionIfWorthIt())
+    }
+
+    /// After overwrites a pass moves every entry out of the pinned chunks: none is left
+    /// pinned, each moved value keeps only its own entry alive, and nothing changes. It frees
+    /// the sparsest chunks first and each as soon as its last entry has moved, so the arena
+    /// never holds more than a chunk beyond what it held when the pass began.
+    @Test func aPassFreesChunkByChunk() throws {
+        let store = try makeStore()
+        var model: [Int: String] = [:]
+        try overwrite(store, keys: 20_000, rounds: 4, model: &model)
+        let before = store.arena.statistics()
+        #expect(before.pinnedBytes > 2 * store.store.storedBytes, "overwrites should have left garbage")
+        #expect(store.store.reclaimableBytes() > store.store.storedBytes)
+        #expect(store.startCompactionIfWorthIt())
+        var most = before.bytesReserved
+        var steps = 0
+        var report: CompactionReport?
+        while report == nil {
+            report = store.compactionStep(slots: 300)
+            most = max(most, store.arena.bytesReserved)
+            steps += 1
+        }
+        #expect(steps > 20, "the pass ran in slices")
+        #expect(
+            most <= before.bytesReserved + before.chunkSize,
+            "reserved rose to \(most) from \(before.bytesReserved) during the pass"
+        )
+        let after = store.arena.statistics()
+        #expect(after.pinnedChunks == 0, "\(after.pinnedChunks) chunks still pinned")
+        #expect(store.store.compactableBytes <= after.chunkSize, "only the chunk being carved is left")
+        #expect(Double(after.bytesReserved) < 1.2 * Double(store.store.storedBytes) + Double(after.chunkSize))
+        #expect(try #require(report).freedBytes > before.bytesReserved / 2)
+        var kept = 0
+        for (index, value) in model {
+            let stored = try #require(store.value(for: Bytes("key:\(index)")))
+            #expect(stored.string == value)
+            if stored.retainedBytes == stored.count + "key:\(index)".utf8.count + 4 { kept += 1 }
+        }
+        #expect(kept >= model.count - after.chunkSize / 50, "\(kept) of \(model.count) values in blocks of their own")
+        #expect(!store.startCompactionIfWorthIt(), "no second pass without new garbage")
     }
 }
