@@ -51,6 +51,7 @@ enum CommandIntrospection {
             ["write"]
         case .get, .mget, .exists, .ttl, .pttl, .dbsize, .strlen, .type, .expiretime, .pexpiretime:
             ["readonly", "fast"]
+        case .keys, .scan: ["readonly"]
         default: ["fast"]
         }
     }

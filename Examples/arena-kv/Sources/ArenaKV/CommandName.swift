@@ -5,7 +5,7 @@ enum CommandName: CaseIterable, Sendable {
     case ping, echo, set, get, del, exists, mget, mset, incr, dbsize, flushall, info, command, quit
     case select, config, ttl, pttl, memory
     case flushdb, expire, pexpire, expireat, pexpireat, persist, expiretime, pexpiretime, decr, incrby, decrby
-    case append, strlen, setnx, setex, psetex, getdel, getex, type, unlink
+    case append, strlen, setnx, setex, psetex, getdel, getex, type, unlink, keys, scan
 
     /// The name in lower case, as Redis names commands in replies.
     var name: String { String(describing: self) }
@@ -16,12 +16,12 @@ enum CommandName: CaseIterable, Sendable {
         case .ping, .flushall, .flushdb, .info, .command, .quit: -1
         case .dbsize: 1
         case .echo, .get, .incr, .select, .ttl, .pttl, .persist, .expiretime, .pexpiretime, .decr, .strlen, .getdel,
-            .type:
+            .type, .keys:
             2
         case .incrby, .decrby, .append, .setnx: 3
         case .setex, .psetex: 4
         case .set, .mset, .expire, .pexpire, .expireat, .pexpireat: -3
-        case .del, .exists, .mget, .config, .memory, .getex, .unlink: -2
+        case .del, .exists, .mget, .config, .memory, .getex, .unlink, .scan: -2
         }
     }
 

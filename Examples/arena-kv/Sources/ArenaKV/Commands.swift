@@ -1,6 +1,12 @@
 import ArenaBytes
 import NIOCore
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// What the connection does after a command.
 enum Disposition {
     /// Reads the next request.
@@ -120,6 +126,10 @@ struct CommandExecutor {
             case nil: replies.writeErrorReply("ERR value is not an integer or out of range")
             default: replies.writeErrorReply("ERR DB index is out of range")
             }
+        case .keys:
+            keys(arguments, into: &replies)
+        case .scan:
+            scan(arguments, into: &replies)
         case .quit:
             replies.writeOK()
             return .close
@@ -209,10 +219,8 @@ struct CommandExecutor {
             "maxmemory-policy": "noeviction", "proto-max-bulk-len": String(state.configuration.maxBulkLength),
             "client-query-buffer-limit": String(state.configuration.clientBufferLimit), "databases": "1",
         ]
-        let patterns = arguments.dropFirst(2).map { Array($0) }
-        let matches = settings.filter { setting in
-            patterns.contains { globMatches($0, Array(setting.key.utf8), ignoringCase: true) }
-        }
+        let patterns = arguments.dropFirst(2).map { GlobPattern($0, ignoringCase: true) }
+        let matches = settings.filter { setting in patterns.contains { $0.matches(setting.key.utf8) } }
         replies.writeArrayHeader(matches.count * 2)
         for (name, value) in matches {
             replies.writeBulkReply(name)
@@ -221,22 +229,70 @@ struct CommandExecutor {
     }
 
     /// `MEMORY MALLOC-STATS`: jemalloc's statistics as JSON, for `arena-stats read -`;
-    /// `MEMORY USAGE key`: the bytes of a key and its value.
+    /// `MEMORY USAGE key [SAMPLES count]`: the bytes of a key and its value; `MEMORY PROFILE
+    /// [STORE|IO]`: an arena's `memoryProfile()` as JSON; `MEMORY HELP`. Errors in Redis 7.0's
+    /// words.
     private func memory(_ arguments: [Bytes], into replies: inout ByteBuffer) {
-        if arguments[1].equalsIgnoringCase("MALLOC-STATS") {
+        let subcommand = arguments[1]
+        if subcommand.equalsIgnoringCase("MALLOC-STATS") {
             #if Jemalloc
             replies.writeBulkReply(Jemalloc.statisticsJSON())
             #else
             replies.writeErrorReply("ERR MEMORY MALLOC-STATS needs jemalloc (built without the Jemalloc trait)")
             #endif
-        } else if arguments[1].equalsIgnoringCase("USAGE") && arguments.count == 3 {
+        } else if subcommand.equalsIgnoringCase("USAGE") {
+            guard arguments.count >= 3 else {
+                replies.writeErrorReply("ERR wrong number of arguments for 'memory|usage' command")
+                return
+            }
+            // `SAMPLES count` is accepted and has nothing to sample: values are strings.
+            if arguments.count > 3 {
+                guard arguments.count == 5, arguments[3].equalsIgnoringCase("SAMPLES") else {
+                    replies.writeErrorReply("ERR syntax error")
+                    return
+                }
+                guard Int(decimal: arguments[4]) != nil else {
+                    replies.writeErrorReply("ERR value is not an integer or out of range")
+                    return
+                }
+            }
             let key = arguments[2]
             let value = state.store.withLockedValue { $0.value(for: key) }
             if let value { replies.writeIntegerReply(key.count + value.count) } else { replies.writeNullReply() }
+        } else if subcommand.equalsIgnoringCase("PROFILE") {
+            let which = arguments.count > 2 ? arguments[2] : nil
+            guard arguments.count <= 3 else {
+                replies.writeErrorReply("ERR wrong number of arguments for 'memory|profile' command")
+                return
+            }
+            if which == nil || which!.equalsIgnoringCase("STORE") {
+                replies.writeBulkReply(profileJSON(state.storeArena.memoryProfile()))
+            } else if which!.equalsIgnoringCase("IO") {
+                replies.writeBulkReply(profileJSON(state.ioArena.memoryProfile()))
+            } else {
+                replies.writeErrorReply("ERR syntax error")
+            }
+        } else if subcommand.equalsIgnoringCase("HELP") {
+            replies.writeArrayHeader(Self.memoryHelp.count)
+            for line in Self.memoryHelp { replies.writeSimpleString(line) }
         } else {
-            replies.writeErrorReply("ERR unknown subcommand '\(arguments[1].text)'. Try MEMORY MALLOC-STATS.")
+            replies.writeErrorReply("ERR unknown subcommand '\(subcommand.text.prefix(128))'. Try MEMORY HELP.")
         }
     }
+
+    /// The lines of `MEMORY HELP`, in the form of Redis's: each subcommand arena-kv has.
+    static let memoryHelp = [
+        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "MALLOC-STATS",
+        "    Return jemalloc's statistics for every arena, as JSON (for arena-stats read -).",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return memory in bytes used by <key> and its value.",
+        "PROFILE [STORE|IO]",
+        "    Return the sampled allocation sites of the store's (or receive buffers') arena, as JSON:",
+        "    live and pinned bytes per site. Sampling is on with --sample-interval or ARENA_SAMPLE_INTERVAL.",
+        "HELP",
+        "    Prints this help.",
+    ]
 }
 
 /// A `SET` option the parser refused, with the reply's message.
@@ -273,57 +329,10 @@ extension Bytes {
     var text: String { String(decoding: self, as: UTF8.self) }
 }
 
-/// Whether `text` matches the glob `pattern` as Redis's `stringmatch` does: `*` any run, `?`
-/// one byte, `[abc]`, `[a-z]` and `[^a]` a set, `\\` quotes the next byte.
-func globMatches(_ pattern: [UInt8], _ text: [UInt8], ignoringCase: Bool) -> Bool {
-    func fold(_ byte: UInt8) -> UInt8 {
-        ignoringCase && byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
-    }
-    func match(_ p: Int, _ t: Int) -> Bool {
-        var p = p
-        var t = t
-        while p < pattern.count {
-            switch pattern[p] {
-            case UInt8(ascii: "*"):
-                while p + 1 < pattern.count && pattern[p + 1] == UInt8(ascii: "*") { p += 1 }
-                if p + 1 == pattern.count { return true }
-                for start in t...text.count where match(p + 1, start) { return true }
-                return false
-            case UInt8(ascii: "?"):
-                guard t < text.count else { return false }
-                t += 1
-            case UInt8(ascii: "["):
-                guard t < text.count else { return false }
-                p += 1
-                let negate = p < pattern.count && pattern[p] == UInt8(ascii: "^")
-                if negate { p += 1 }
-                var found = false
-                while p < pattern.count && pattern[p] != UInt8(ascii: "]") {
-                    if pattern[p] == UInt8(ascii: "\\") && p + 1 < pattern.count {
-                        p += 1
-                        if fold(pattern[p]) == fold(text[t]) { found = true }
-                    } else if p + 2 < pattern.count && pattern[p + 1] == UInt8(ascii: "-") {
-                        let (low, high) = (
-                            min(fold(pattern[p]), fold(pattern[p + 2])), max(fold(pattern[p]), fold(pattern[p + 2]))
-                        )
-                        if (low...high).contains(fold(text[t])) { found = true }
-                        p += 2
-                    } else if fold(pattern[p]) == fold(text[t]) {
-                        found = true
-                    }
-                    p += 1
-                }
-                if negate { found.toggle() }
-                guard found else { return false }
-                t += 1
-            default:
-                if pattern[p] == UInt8(ascii: "\\") && p + 1 < pattern.count { p += 1 }
-                guard t < text.count, fold(pattern[p]) == fold(text[t]) else { return false }
-                t += 1
-            }
-            p += 1
-        }
-        return t == text.count
-    }
-    return match(0, 0)
+/// `profile` as JSON, its keys sorted: what `MEMORY PROFILE` returns.
+func profileJSON(_ profile: MemoryProfile) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    guard let data = try? encoder.encode(profile) else { return "{}" }
+    return String(decoding: data, as: UTF8.self)
 }

@@ -15,7 +15,7 @@ import Darwin
 /// ```
 ///
 /// One allocation and one copy per write, one view (24 bytes) per slot of the key table, and
-/// one region for compaction to move. Reading hands out slices of it.
+/// one region for compaction to move (`Bytes.compacted()`). Reading hands out slices of it.
 struct Entry: Sendable {
     /// The whole region.
     let bytes: Bytes
@@ -32,17 +32,16 @@ struct Entry: Sendable {
         bytes = Bytes(region)
     }
 
-    /// The same entry, copied into a fresh region of `arena` (compaction's move).
-    init(copying other: Entry, in arena: ArenaAllocator) throws(ArenaError) {
-        let region = try arena.allocate(byteCount: other.bytes.count, alignment: 1)
-        other.bytes.withUnsafeBytes { source in
-            UnsafeMutableRawPointer(mutating: region.baseAddress).copyMemory(
-                from: source.baseAddress.unsafelyUnwrapped,
-                byteCount: source.count
-            )
-        }
-        bytes = Bytes(region)
+    /// The entry whose region is `bytes` (a compacted copy of another entry's).
+    init(bytes: Bytes) {
+        self.bytes = bytes
     }
+
+    /// Whether the entry keeps at least twice its own size alive (``Bytes/retainedBytes``):
+    /// a region carved from a chunk keeps the whole chunk, and is worth compacting once it
+    /// outlives its neighbours; a compacted copy, or a dedicated block for a large entry, keeps
+    /// only itself.
+    var isWorthCompacting: Bool { bytes.retainedBytes >= 2 * bytes.count }
 
     /// The key's length.
     var keyCount: Int {
@@ -73,6 +72,11 @@ struct Entry: Sendable {
         hasher.combine(bytes: UnsafeRawBufferPointer(start: bytes.region.baseAddress + 4, count: keyCount))
         return hasher.finalize()
     }
+
+    /// Calls `body` with the key's bytes, in place.
+    func withUnsafeKeyBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        body(UnsafeRawBufferPointer(start: bytes.region.baseAddress + 4, count: keyCount))
+    }
 }
 
 /// The store's index: an open-addressing hash table of entries (linear probing, backward-shift
@@ -81,6 +85,11 @@ struct Entry: Sendable {
 /// Unlike `Dictionary`, its slots are addressable and stay where they are until the table
 /// grows, so the store's compaction can walk it a slice at a time between requests and put an
 /// entry's copy in the same slot.
+///
+/// `SCAN` walks it too, a few *home slots* per call (see ``scan(home:_:)``): an entry lies in
+/// the run of occupied slots that starts at its home slot (its hash masked to the capacity),
+/// and stays in that run whatever is inserted or removed, so a walk by home slot finds every
+/// entry that is present throughout it exactly once, although deletions shift entries back.
 ///
 /// Keys hash with the standard library's `Hasher` (SipHash, seeded per process), so a client
 /// cannot choose keys that collide.
@@ -158,6 +167,43 @@ struct KeyTable: Sendable {
         self = KeyTable()
     }
 
+    // MARK: Walking the entries
+
+    /// Calls `body` with every entry, in slot order.
+    ///
+    /// - Complexity: O(*n*) for *n* slots.
+    func forEach(_ body: (Entry) -> Void) {
+        for case let entry? in slots { body(entry) }
+    }
+
+    /// One step of a `SCAN`-style walk: calls `body` with each entry whose home slot is
+    /// `cursor`'s (its low bits, masked to the capacity), then returns the next cursor, 0 once
+    /// every home slot has had its turn.
+    ///
+    /// The cursor counts through the home slots with its bits reversed, as Redis's `dictScan`
+    /// does. When the table doubles between two steps, home slot `h` becomes `h` and
+    /// `h + oldCapacity`, which lie next to each other in that order: both behind the cursor if
+    /// `h` was, both ahead if not. So a walk from cursor 0 back to 0 reports every entry present
+    /// throughout it once, growth or not. Only a shrink (``removeAll()``, after which the walk
+    /// sees the new keys) can report a key twice: a small table's home slot stands for several
+    /// of a large one's. Redis promises no more than "may be returned twice".
+    ///
+    /// - Complexity: O(1) on average at most 70% full: the run of occupied slots from the home
+    ///   slot on, one hash per entry in it.
+    func scan(home cursor: UInt64, _ body: (Entry) -> Void) -> UInt64 {
+        let home = Int(truncatingIfNeeded: cursor) & mask
+        var index = home
+        while let entry = slots[index] {
+            if entry.keyHash & mask == home { body(entry) }
+            index = (index &+ 1) & mask
+        }
+        // Set the bits above the mask, so that incrementing the reversed cursor carries
+        // through the masked bits only.
+        var next = cursor | ~UInt64(mask)
+        next = next.bitReversed &+ 1
+        return next.bitReversed
+    }
+
     private mutating func grow() {
         let old = slots
         slots = Array(repeating: nil, count: old.count * 2)
@@ -167,5 +213,16 @@ struct KeyTable: Sendable {
             while slots[index] != nil { index = (index &+ 1) & mask }
             slots[index] = entry
         }
+    }
+}
+
+extension UInt64 {
+    /// The bits in reverse order: bit 0 becomes bit 63.
+    var bitReversed: UInt64 {
+        var value = self
+        value = (value >> 1) & 0x5555_5555_5555_5555 | (value & 0x5555_5555_5555_5555) << 1
+        value = (value >> 2) & 0x3333_3333_3333_3333 | (value & 0x3333_3333_3333_3333) << 2
+        value = (value >> 4) & 0x0F0F_0F0F_0F0F_0F0F | (value & 0x0F0F_0F0F_0F0F_0F0F) << 4
+        return value.byteSwapped
     }
 }

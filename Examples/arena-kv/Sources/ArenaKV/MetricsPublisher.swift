@@ -8,11 +8,12 @@ import NIOCore
 ///
 /// Gauges, each with an `arena` dimension (`kv-store`, `kv-io`) where it is about one arena:
 /// `arena_bytes_reserved`, `arena_bytes_reserved_peak`, `arena_bytes_limit`,
-/// `arena_limit_hits`, `arena_live_chunks`, `arena_dedicated_blocks`, `arena_allocations`, and
-/// with jemalloc `arena_jemalloc_allocated_bytes`, `arena_jemalloc_active_bytes`,
+/// `arena_limit_hits`, `arena_live_chunks`, `arena_dedicated_blocks`, `arena_allocations`,
+/// `arena_pinned_chunks`, `arena_pinned_bytes`, `arena_pinning_references`, and with jemalloc
+/// `arena_jemalloc_allocated_bytes`, `arena_jemalloc_active_bytes`,
 /// `arena_jemalloc_resident_bytes`; for the store `kv_keys`, `kv_live_bytes`,
-/// `kv_compactions`; for the server `kv_connected_clients`, `kv_commands_processed`,
-/// `kv_rejected_writes_oom`.
+/// `kv_compactable_bytes`, `kv_compactions`; for the server `kv_connected_clients`,
+/// `kv_commands_processed`, `kv_rejected_writes_oom`.
 public final class MetricsPublisher: Sendable {
     private let state: ServerState
     private let factory: any MetricsFactory
@@ -40,9 +41,12 @@ public final class MetricsPublisher: Sendable {
         for arena in [state.storeArena, state.ioArena] {
             record(arena.statistics())
         }
-        let (keys, live, compactions) = state.store.withLockedValue { ($0.count, $0.liveBytes, $0.compactionTotals) }
+        let (keys, live, compactable, compactions) = state.store.withLockedValue {
+            ($0.count, $0.liveBytes, $0.compactableBytes, $0.compactionTotals)
+        }
         gauge("kv_keys", keys)
         gauge("kv_live_bytes", live)
+        gauge("kv_compactable_bytes", compactable)
         gauge("kv_compactions", compactions.passes)
         gauge("kv_connected_clients", state.clients)
         gauge("kv_commands_processed", state.totalCommands)
@@ -58,6 +62,9 @@ public final class MetricsPublisher: Sendable {
         gauge("arena_live_chunks", statistics.liveChunks, dimensions)
         gauge("arena_dedicated_blocks", statistics.dedicatedBlocks, dimensions)
         gauge("arena_allocations", statistics.allocations, dimensions)
+        gauge("arena_pinned_chunks", statistics.pinnedChunks, dimensions)
+        gauge("arena_pinned_bytes", statistics.pinnedBytes, dimensions)
+        gauge("arena_pinning_references", statistics.pinningReferences, dimensions)
         if let jemalloc = statistics.jemalloc {
             gauge("arena_jemalloc_allocated_bytes", jemalloc.allocated, dimensions)
             gauge("arena_jemalloc_active_bytes", jemalloc.activeBytes, dimensions)

@@ -32,6 +32,8 @@ public struct RequestBatch {
 /// - ``bytesNeeded`` is the parser's `Outcome.bytesNeeded`: the handler reserves a large bulk's
 ///   room once, and refuses a request over its `maxBufferedBytes` before it arrives.
 /// - An unfinished request is not parsed again until more bytes arrive.
+/// - The words of inline requests are decoded in place (quotes and escapes, see
+///   ``RequestParser``) before the batch is frozen, so they too are slices of it.
 public struct RESPFrameDecoder: ByteFrameDecoder {
     /// The parser, with its bulk limit.
     public let parser: RequestParser
@@ -64,7 +66,7 @@ public struct RESPFrameDecoder: ByteFrameDecoder {
         guard buffer.count != unfinishedCount else { return nil }
         spans.removeAll(keepingCapacity: true)
         requests.removeAll(keepingCapacity: true)
-        let outcome = buffer.withUnsafeBytes { parser.parse($0, spans: &spans, requests: &requests) }
+        let outcome = buffer.withUnsafeMutableBytes { parser.parse($0, spans: &spans, requests: &requests) }
         bytesNeeded = outcome.bytesNeeded > 0 ? outcome.bytesNeeded : nil
         unfinishedCount = outcome.error == nil ? buffer.count - outcome.consumed : nil
         guard outcome.consumed > 0 else {

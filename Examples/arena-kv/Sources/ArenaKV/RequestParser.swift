@@ -63,11 +63,24 @@ public enum ProtocolError: Error, Equatable, Sendable {
 /// argument comes out as an ``ArgumentSpan`` into the buffer.
 ///
 /// Both request forms of RESP2 are understood: multibulk (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`,
-/// what clients send) and inline (`GET k\r\n`, what a person types into `nc`; words split at
-/// white space, a word may be quoted with `"` or `'`, and an unbalanced quote is an error; the
-/// escapes inside quotes are not decoded, since arguments are spans of the request). The parser keeps no state between calls: an unfinished request
-/// is parsed again from its start when more bytes arrive, which costs a look at its header lines
-/// only, since a bulk's body is skipped by its length.
+/// what clients send) and inline (`GET k\r\n`, what a person types into `nc`), split into words
+/// as Redis's `sdssplitargs` does:
+///
+/// - words are separated by white space; a space, tab or `\r` ends a word;
+/// - `"…"` may hold spaces and the escapes `\xHH`, `\n`, `\r`, `\t`, `\b`, `\a` (any other
+///   escaped byte stands for itself: `\\`, `\"`);
+/// - `'…'` may hold spaces and only `\'` is an escape;
+/// - a quoted part may follow unquoted bytes in a word (`a"b c"` is `ab c`), but a closing quote
+///   must be followed by white space or the end of the line, and a quote must close: otherwise
+///   the request is ``ProtocolError/unbalancedQuotes``;
+/// - a line with a NUL byte before its `\n` does not end there, as in Redis (which looks for
+///   the `\n` with `strchr`): it waits for more, up to the inline limit.
+///
+/// Decoding happens in place: a decoded word is never longer than its text, so its bytes are
+/// written over the request, from the word's first byte on, and its span points at them. The
+/// parser keeps no state between calls: an unfinished request is parsed again from its start
+/// when more bytes arrive, which costs a look at its header lines only, since a bulk's body is
+/// skipped by its length (an inline line is decoded only once it is complete).
 public struct RequestParser: Sendable {
     /// The most arguments one multibulk request may have (Redis's figure).
     public static let maximumArguments = 1024 * 1024
@@ -96,9 +109,11 @@ public struct RequestParser: Sendable {
     /// Parses the complete requests at the front of `buffer`.
     ///
     /// Appends each argument's span to `spans` and each request's argument count to
-    /// `requests`, in order; an unfinished request at the end adds nothing.
+    /// `requests`, in order; an unfinished request at the end adds nothing. The words of a
+    /// complete inline request are decoded in place (see the type's comment); multibulk requests
+    /// and unfinished ones are left as they are.
     public func parse(
-        _ buffer: UnsafeRawBufferPointer,
+        _ buffer: UnsafeMutableRawBufferPointer,
         spans: inout [ArgumentSpan],
         requests: inout [Int]
     ) -> Outcome {
@@ -162,73 +177,121 @@ public struct RequestParser: Sendable {
     }
 
     private func inline(_ cursor: inout Cursor, spans: inout [ArgumentSpan]) -> Step {
-        guard let newline = cursor.find(UInt8(ascii: "\n")) else {
+        // Redis finds the line's end with `strchr`, which stops at a NUL byte: a NUL before
+        // the `\n` leaves the line unfinished.
+        guard let newline = cursor.find(UInt8(ascii: "\n")), !cursor.contains(0, before: newline) else {
             return cursor.remaining > Self.maximumInlineLength ? .failure(.tooBigInlineRequest) : .unfinished(needed: 0)
         }
         var end = newline
         if end > cursor.position && cursor[end - 1] == UInt8(ascii: "\r") { end -= 1 }
         var arguments = 0
         var index = cursor.position
-        // Words split at white space (a `\r` inside the line too), as Redis's sdssplitargs;
-        // a word that starts with a quote ends at the matching quote, which must be followed
-        // by white space or the end of the line. The span is what lies between the quotes:
-        // escapes inside (`\"`, `\x41`) are kept as written, not decoded.
-        func isSpace(_ byte: UInt8) -> Bool {
-            byte == UInt8(ascii: " ") || (byte >= 0x09 && byte <= 0x0D)
-        }
-        while index < end {
+        while true {
             while index < end && isSpace(cursor[index]) { index += 1 }
             guard index < end else { break }
-            let quote = cursor[index]
-            if quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") {
-                index += 1
-                let start = index
-                var closed = false
-                while index < end {
-                    if cursor[index] == UInt8(ascii: "\\") && index + 1 < end
-                        && (quote == UInt8(ascii: "\"") || cursor[index + 1] == UInt8(ascii: "'"))
-                    {
-                        index += 2
-                        continue
-                    }
-                    if cursor[index] == quote {
-                        closed = true
-                        break
-                    }
-                    index += 1
-                }
-                guard closed, index + 1 >= end || isSpace(cursor[index + 1]) else {
-                    return .failure(.unbalancedQuotes)
-                }
-                spans.append(ArgumentSpan(start: start, count: index - start))
-                arguments += 1
-                index += 1
-                continue
-            }
-            let start = index
-            while index < end && !isSpace(cursor[index]) {
-                if cursor[index] == UInt8(ascii: "\"") || cursor[index] == UInt8(ascii: "'") {
-                    // A quote inside a word opens a quoted part Redis would join to the word:
-                    // the word's bytes are then not contiguous in the request.
-                    return .failure(.unbalancedQuotes)
-                }
-                index += 1
-            }
-            spans.append(ArgumentSpan(start: start, count: index - start))
+            guard let span = Self.decodeWord(&cursor, at: &index, end: end) else { return .failure(.unbalancedQuotes) }
+            spans.append(span)
             arguments += 1
         }
         cursor.position = newline + 1
         return .request(arguments)
     }
+
+    /// Decodes the word that starts at `index` (not white space) in place, as `sdssplitargs`
+    /// does, and moves `index` past it. Returns where its decoded bytes are (from where the word
+    /// started), or nil for unbalanced quotes.
+    ///
+    /// A `nil` byte below stands for the end of the line, where the C code sees the string's
+    /// terminating NUL.
+    private static func decodeWord(_ cursor: inout Cursor, at index: inout Int, end: Int) -> ArgumentSpan? {
+        let start = index
+        var write = index
+        var quote: UInt8?
+        func byte(_ offset: Int) -> UInt8? { index + offset < end ? cursor[index + offset] : nil }
+        func emit(_ value: UInt8) {
+            cursor[write] = value
+            write += 1
+        }
+        word: while true {
+            let current = byte(0)
+            if quote == UInt8(ascii: "\"") {
+                if current == UInt8(ascii: "\\"), byte(1) == UInt8(ascii: "x"), let high = byte(2).flatMap(hexValue),
+                    let low = byte(3).flatMap(hexValue)
+                {
+                    emit(high << 4 | low)
+                    index += 3
+                } else if current == UInt8(ascii: "\\"), let escaped = byte(1) {
+                    index += 1
+                    switch escaped {
+                    case UInt8(ascii: "n"): emit(UInt8(ascii: "\n"))
+                    case UInt8(ascii: "r"): emit(UInt8(ascii: "\r"))
+                    case UInt8(ascii: "t"): emit(UInt8(ascii: "\t"))
+                    case UInt8(ascii: "b"): emit(0x08)
+                    case UInt8(ascii: "a"): emit(0x07)
+                    default: emit(escaped)
+                    }
+                } else if current == UInt8(ascii: "\"") {
+                    // A closing quote must be followed by white space or nothing at all.
+                    if let next = byte(1), !isSpace(next) { return nil }
+                    index += 1
+                    break word
+                } else if let current {
+                    emit(current)
+                } else {
+                    return nil
+                }
+            } else if quote == UInt8(ascii: "'") {
+                if current == UInt8(ascii: "\\") && byte(1) == UInt8(ascii: "'") {
+                    index += 1
+                    emit(UInt8(ascii: "'"))
+                } else if current == UInt8(ascii: "'") {
+                    if let next = byte(1), !isSpace(next) { return nil }
+                    index += 1
+                    break word
+                } else if let current {
+                    emit(current)
+                } else {
+                    return nil
+                }
+            } else {
+                switch current {
+                case nil, UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"):
+                    break word
+                case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                    quote = current
+                case let current?:
+                    emit(current)
+                }
+            }
+            index += 1
+        }
+        return ArgumentSpan(start: start, count: write - start)
+    }
+}
+
+/// C's `isspace` in the C locale: space, `\t`, `\n`, `\v`, `\f`, `\r`. Words are separated by
+/// it; an unquoted word ends only at a space, `\t`, `\n` or `\r` (a `\v` inside a word is kept).
+private func isSpace(_ byte: UInt8) -> Bool {
+    byte == UInt8(ascii: " ") || (byte >= 0x09 && byte <= 0x0D)
+}
+
+/// The value of a hexadecimal digit (either case), or nil.
+private func hexValue(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+    default: nil
+    }
 }
 
 /// A read position in the buffer being parsed.
 private struct Cursor {
-    let base: UnsafePointer<UInt8>?
+    let base: UnsafeMutablePointer<UInt8>?
     let end: Int
     var position = 0
 
-    init(_ buffer: UnsafeRawBufferPointer) {
+    init(_ buffer: UnsafeMutableRawBufferPointer) {
         base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
         end = buffer.count
     }
@@ -237,7 +300,16 @@ private struct Cursor {
     var remaining: Int { end - position }
     var peek: UInt8 { base.unsafelyUnwrapped[position] }
 
-    subscript(index: Int) -> UInt8 { base.unsafelyUnwrapped[index] }
+    subscript(index: Int) -> UInt8 {
+        get { base.unsafelyUnwrapped[index] }
+        nonmutating set { base.unsafelyUnwrapped[index] = newValue }
+    }
+
+    /// Whether `byte` occurs between the position and `limit`.
+    func contains(_ byte: UInt8, before limit: Int) -> Bool {
+        guard let base, position < limit else { return false }
+        return memchr(base + position, Int32(byte), limit - position) != nil
+    }
 
     /// The offset of the first `byte` at or after the position, or nil.
     func find(_ byte: UInt8) -> Int? {

@@ -30,10 +30,15 @@ struct ServerInfo {
     }
 
     private func sections() -> [(String, [(String, String)])] {
-        let (keys, expiring, live, peakLive, compaction) = state.store.withLockedValue { store in
-            (store.count, store.expiringCount, store.liveBytes, store.peakLiveBytes, store.compactionTotals)
+        let (keys, expiring, live, peakLive, compaction, compactable) = state.store.withLockedValue { store in
+            (
+                store.count, store.expiringCount, store.liveBytes, store.peakLiveBytes, store.compactionTotals,
+                store.compactableBytes
+            )
         }
         let arena = state.storeArena.statistics()
+        let io = state.ioArena.statistics()
+        let pinnedBy = arena.pinningReferenceHistogram
         let maxMemory = state.configuration.maxMemory
         let ratio = peakLive > 0 ? Double(arena.peakBytesReserved) / Double(peakLive) : 0
         var memory: [(String, String)] = [
@@ -51,6 +56,15 @@ struct ServerInfo {
             ("arena_live_chunks", "\(arena.liveChunks)"),
             ("arena_cached_chunks", "\(arena.cachedChunks)"),
             ("arena_dedicated_blocks", "\(arena.dedicatedBlocks)"),
+            ("arena_pinned_chunks", "\(arena.pinnedChunks)"),
+            ("arena_pinned_bytes", "\(arena.pinnedBytes)"),
+            ("arena_pinned_bytes_human", humanBytes(arena.pinnedBytes)),
+            ("arena_pinning_references", "\(arena.pinningReferences)"),
+            (
+                "arena_pinned_chunks_by_references",
+                "1=\(pinnedBy.one),2-4=\(pinnedBy.twoToFour),5-16=\(pinnedBy.fiveToSixteen),>16=\(pinnedBy.moreThanSixteen)"
+            ),
+            ("arena_compactable_bytes", "\(compactable)"),
             ("arena_limit_hits", "\(arena.limitHits)"),
             ("arena_peak_live_bytes", "\(peakLive)"),
             ("arena_peak_reserved_to_live", String(format2: ratio)),
@@ -58,7 +72,9 @@ struct ServerInfo {
             ("arena_compacted_bytes", "\(compaction.movedBytes)"),
             ("arena_compaction_freed_bytes", "\(compaction.freedBytes)"),
             ("arena_compaction_longest_step_us", "\(state.longestCompaction.load(ordering: .relaxed))"),
-            ("io_arena_reserved", "\(state.ioArena.bytesReserved)"),
+            ("io_arena_reserved", "\(io.bytesReserved)"),
+            ("io_arena_pinned_bytes", "\(io.pinnedBytes)"),
+            ("arena_sample_interval", "\(state.storeArena.configuration.sampleInterval ?? 0)"),
         ]
         if let jemalloc = arena.jemalloc {
             memory += [

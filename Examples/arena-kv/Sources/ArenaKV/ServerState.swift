@@ -24,8 +24,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var threads: Int
     /// Seconds between metrics updates; 0 publishes none.
     public var metricsInterval: Int
-    /// Whether the store copies survivors out of sparse chunks (see ``Store/startCompactionIfWorthIt(sparserThan:)``).
+    /// Whether the store compacts entries that pin chunks (see
+    /// ``Store/startCompactionIfWorthIt(minimumGain:)``).
     public var compaction: Bool
+    /// The mean bytes between two sampled regions of each arena, for `MEMORY PROFILE`; `nil`
+    /// leaves sampling off unless the environment variable `ARENA_SAMPLE_INTERVAL` sets it.
+    public var sampleInterval: Int?
 
     /// Creates a configuration; the defaults are the command line's.
     public init(
@@ -36,7 +40,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         clientBufferLimit: Int = 128 << 20,
         threads: Int = 1,
         metricsInterval: Int = 1,
-        compaction: Bool = true
+        compaction: Bool = true,
+        sampleInterval: Int? = nil
     ) {
         self.host = host
         self.port = port
@@ -46,6 +51,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.threads = threads
         self.metricsInterval = metricsInterval
         self.compaction = compaction
+        self.sampleInterval = sampleInterval
     }
 }
 
@@ -95,8 +101,12 @@ public final class ServerState: Sendable {
     ) throws(ArenaError) {
         self.configuration = configuration
         let limit = configuration.maxMemory > 0 ? configuration.maxMemory : nil
-        storeArena = try ArenaAllocator(.init(name: "kv-store", limit: limit))
-        ioArena = try ArenaAllocator(.init(name: "kv-io", threadLocalChunks: true))
+        var storeSettings = ArenaAllocator.Configuration(name: "kv-store", limit: limit)
+        storeSettings.sampleInterval = configuration.sampleInterval
+        var ioSettings = ArenaAllocator.Configuration(name: "kv-io", threadLocalChunks: true)
+        ioSettings.sampleInterval = configuration.sampleInterval
+        storeArena = try ArenaAllocator(storeSettings)
+        ioArena = try ArenaAllocator(ioSettings)
         store = NIOLockedValueBox(Store(arena: storeArena, clock: clock))
         parser = RequestParser(maximumBulkLength: configuration.maxBulkLength)
         startedAt = clock()

@@ -10,10 +10,14 @@ import HeapModule
 /// that would pass it fails with `ArenaError.limitExceeded` and changes nothing.
 ///
 /// Chunks are carved by a bump pointer, so a chunk lives while any key or value in it lives:
-/// overwritten and deleted values leave holes. The store keeps each chunk's live bytes up to
-/// date, and compaction copies the survivors of sparse chunks into fresh ones so the old chunks
-/// can go: ``compactionStep(slots:)`` does a bounded slice of a pass, so a server
-/// can spread it between requests; ``compact(sparserThan:)`` does a whole pass at once.
+/// overwritten and deleted values leave holes, and the arena counts such chunks as *pinned*
+/// (`ArenaStatistics.pinnedBytes`). Compaction gives them back through the library: an entry
+/// whose `retainedBytes` is at least twice its size (one carved from a chunk) is replaced by
+/// its `compacted()` copy, a block of exactly its size that jemalloc packs with others of its
+/// size class and whose slot is reused when it dies. Chunks thus hold only recent writes, and
+/// entries that outlive them move once. ``startCompactionIfWorthIt(minimumGain:)`` decides from
+/// the arena's pinned bytes; ``compactionStep(slots:)`` does a bounded slice of a pass, so a
+/// server can spread it between requests; ``compact()`` does a whole pass at once.
 ///
 /// Not thread-safe: ``KeyValueServer`` guards it with a lock.
 public struct Store: Sendable {
@@ -35,11 +39,11 @@ public struct Store: Sendable {
     public private(set) var peakLiveBytes = 0
     /// What compaction has done so far.
     public private(set) var compactionTotals = CompactionReport()
-    /// The live bytes in each chunk, kept up to date on every write and removal, so that
-    /// compaction knows which chunks are sparse without walking the keys.
-    private var chunkTally = ChunkTally()
-    /// The chunk of the latest key or value stored: the one being carved.
-    private var latestChunk: Region.StorageIdentity?
+    /// The bytes of the entries worth compacting (see `Entry.isWorthCompacting`): what a
+    /// pass would copy at most. One sum, kept on every write and removal.
+    public private(set) var compactableBytes = 0
+    /// The storage of the latest entry stored: the chunk being carved, which a pass leaves.
+    private var latestStorage: Region.StorageIdentity?
     /// The compaction pass under way, if any.
     private var pass: CompactionPass?
 
@@ -116,6 +120,7 @@ public struct Store: Sendable {
             table.insert(entry)
         }
         adopt(entry)
+        latestStorage = entry.bytes.region.storageIdentity
         if case .after(let milliseconds) = expiry {
             if !deadlines.isEmpty { deadlines.removeValue(forKey: entry.key) }
             fileDeadline(clock() &+ milliseconds, for: entry)
@@ -182,7 +187,7 @@ public struct Store: Sendable {
         table.removeAll()
         deadlines = [:]
         deadlineQueue = Heap()
-        chunkTally = ChunkTally()
+        compactableBytes = 0
         liveBytes = 0
         pass = nil
     }
@@ -233,39 +238,100 @@ public struct Store: Sendable {
         deadlineQueue = Heap(deadlines.map { Deadline(time: $0.value, key: $0.key) })
     }
 
+    // MARK: Listing keys
+
+    /// The keys that `isIncluded` accepts (given each key's bytes in place), leaving out keys
+    /// whose time is up, as `KEYS` does: one walk of the whole table, in table order.
+    ///
+    /// - Complexity: O(*n*) for a table of *n* slots, plus `isIncluded` once per key.
+    public func keys(where isIncluded: (UnsafeRawBufferPointer) -> Bool) -> [Bytes] {
+        let now = deadlines.isEmpty ? 0 : clock()
+        var keys: [Bytes] = []
+        table.forEach { entry in
+            guard entry.withUnsafeKeyBytes(isIncluded), !hasExpired(entry, at: now) else { return }
+            keys.append(entry.key)
+        }
+        return keys
+    }
+
+    /// One call of `SCAN`: walks the table's home slots from `cursor` (0 to start) until it
+    /// has collected at least `count` keys or looked at `10 * count` home slots, as Redis
+    /// 7.0 does, then keeps the keys that `isIncluded` accepts and whose time is not up (it
+    /// removes those whose time is up). Returns the cursor to pass next, 0 when the walk is
+    /// done, and the keys.
+    ///
+    /// A walk from 0 back to 0 returns every key present throughout it, and a key more than
+    /// once only if every key was removed meanwhile (``removeAll()``); keys added or removed
+    /// during the walk may or may not come up. The cursor counts through the home slots of the key
+    /// table (where each key's probe run starts) with its bits reversed, as Redis's `dictScan` does.
+    ///
+    /// - Complexity: O(`count`) home slots on average, each the run of entries from it on.
+    public mutating func scan(
+        from cursor: UInt64,
+        count: Int,
+        where isIncluded: (UnsafeRawBufferPointer) -> Bool
+    ) -> (cursor: UInt64, keys: [Bytes]) {
+        var collected: [Entry] = []
+        var cursor = cursor
+        var iterations = count.multipliedReportingOverflow(by: 10).overflow ? Int.max : count * 10
+        while true {
+            cursor = table.scan(home: cursor) { collected.append($0) }
+            guard cursor != 0, iterations != 0 else { break }
+            iterations -= 1
+            guard collected.count < count else { break }
+        }
+        let now = deadlines.isEmpty ? 0 : clock()
+        var keys: [Bytes] = []
+        keys.reserveCapacity(collected.count)
+        var expired: [Bytes] = []
+        for entry in collected where entry.withUnsafeKeyBytes(isIncluded) {
+            if hasExpired(entry, at: now) { expired.append(entry.key) } else { keys.append(entry.key) }
+        }
+        for key in expired { removeEntry(key) }
+        return (cursor, keys)
+    }
+
+    /// Whether `entry`'s time to live ran out by `now`.
+    private func hasExpired(_ entry: Entry, at now: Int64) -> Bool {
+        guard !deadlines.isEmpty, let deadline = deadlines[entry.key] else { return false }
+        return deadline <= now
+    }
+
     // MARK: Accounting
 
     /// Counts an entry that the store now holds.
     private mutating func adopt(_ entry: Entry) {
         liveBytes += entry.bytes.count - 4
         peakLiveBytes = max(peakLiveBytes, liveBytes)
-        if sharesChunk(entry) {
-            let chunk = entry.bytes.region.storageIdentity
-            chunkTally.add(entry.bytes.count, to: chunk)
-            latestChunk = chunk
-        }
+        if entry.isWorthCompacting { compactableBytes += entry.bytes.count }
     }
 
     /// Counts out an entry that the store no longer holds.
     private mutating func release(_ entry: Entry) {
         liveBytes -= entry.bytes.count - 4
-        if sharesChunk(entry) { chunkTally.add(-entry.bytes.count, to: entry.bytes.region.storageIdentity) }
+        if entry.isWorthCompacting { compactableBytes -= entry.bytes.count }
     }
 
-    /// Whether `entry` was carved from a chunk (only those keep memory of others alive).
-    private func sharesChunk(_ entry: Entry) -> Bool {
-        entry.bytes.region.storageKind == .chunk
-    }
+    /// The bytes of all entries: the live bytes and each entry's 4-byte header.
+    public var storedBytes: Int { liveBytes + 4 * count }
 }
 
 // MARK: Compaction
 
 extension Store {
-    /// A compaction pass under way: the chunks it empties and how far its walk has got.
+    /// A compaction pass under way. It first walks the table, a slice at a time, gathering the
+    /// entries worth compacting by the storage (chunk) they keep alive; then it compacts them a
+    /// chunk at a time, the chunks with the fewest live bytes first, so each chunk goes back as
+    /// soon as its last entry has moved, and the arena never holds many copies next to chunks
+    /// not yet freed.
     private struct CompactionPass: Sendable {
-        var sparse: ChunkTally
-        var next = 0
+        /// The next slot to look at while gathering; nil once gathering is done.
+        var next: Int? = 0
         var generation: Int
+        /// While gathering: the entries found, by the storage they keep alive.
+        var gathered: [Region.StorageIdentity: [Entry]] = [:]
+        /// While moving: the groups left, the one with the fewest bytes last.
+        var groups: [[Entry]] = []
         var reservedBefore: Int
         var report = CompactionReport(passes: 1)
     }
@@ -273,91 +339,139 @@ extension Store {
     /// Whether a compaction pass is under way.
     public var isCompacting: Bool { pass != nil }
 
-    /// Starts a compaction pass if it would give back at least a quarter of the live bytes
-    /// (and 1 MiB): the sizes of the chunks under `threshold` full, less the bytes to copy out
-    /// of them. Whether a pass is under way after the call.
+    /// What a pass would give back, at least: the arena's pinned bytes (chunks it no longer
+    /// carves from, kept alive by entries) less the bytes of the entries it would copy out of
+    /// them. Negative when the pinned chunks are mostly live.
     ///
-    /// The per-chunk live bytes are kept on every write, so the check costs a look at one
-    /// entry per chunk; a pass walks every key, so it starts only when it pays, and copying
-    /// stays proportional to the memory freed.
-    public mutating func startCompactionIfWorthIt(sparserThan threshold: Double = 0.5) -> Bool {
-        if pass != nil { return true }
-        let chunkSize = arena.configuration.chunkSize
-        let limit = Int(threshold * Double(chunkSize))
-        let gain = chunkTally.reduce(0) { gain, live in live < limit ? gain + chunkSize - live : gain }
-        guard gain >= max(liveBytes / 4, 1 << 20) else { return false }
-        return startCompaction(sparserThan: threshold)
+    /// - Complexity: one `ArenaAllocator.statistics()` (O(live chunks), and a jemalloc epoch).
+    public func reclaimableBytes() -> Int {
+        arena.statistics().pinnedBytes - compactableBytes
     }
 
-    /// Starts a pass over the chunks under `threshold` full (but not the one being carved),
-    /// unless one is under way; ``compactionStep(slots:)`` runs it. Whether a pass is under way
-    /// after the call (none when no chunk is that sparse).
-    @discardableResult
-    public mutating func startCompaction(sparserThan threshold: Double = 0.5) -> Bool {
+    /// Starts a compaction pass if it would give back at least `minimumGain` of the stored
+    /// bytes (and 1 MiB), by ``reclaimableBytes()``. Whether a pass is under way after the call.
+    ///
+    /// Dense chunks (a bulk load) give nothing back and start nothing; chunks that overwrites
+    /// and deletions have thinned out do. Every entry moves out of a chunk at most once, so the
+    /// copying over a server's life is bounded by what it writes, however often passes run.
+    public mutating func startCompactionIfWorthIt(minimumGain: Double = 0.25) -> Bool {
         if pass != nil { return true }
-        let limit = Int(threshold * Double(arena.configuration.chunkSize))
-        var sparse = chunkTally.filter { $0 < limit }
-        if let latestChunk { sparse.remove(latestChunk) }
-        guard !sparse.isEmpty else { return false }
-        pass = CompactionPass(sparse: sparse, generation: table.generation, reservedBefore: arena.bytesReserved)
+        guard compactableBytes > 0 else { return false }
+        let threshold = max(Int(minimumGain * Double(storedBytes)), 1 << 20)
+        guard reclaimableBytes() >= threshold else { return false }
+        return startCompaction()
+    }
+
+    /// Starts a pass over every entry worth compacting (one that keeps at least twice its size
+    /// alive, by `retainedBytes`), except those in the chunk being carved, unless one is under
+    /// way; ``compactionStep(slots:)`` runs it. Whether a pass is under way after the call
+    /// (none when no entry is worth compacting).
+    @discardableResult
+    public mutating func startCompaction() -> Bool {
+        if pass != nil { return true }
+        guard compactableBytes > 0 else { return false }
+        pass = CompactionPass(generation: table.generation, reservedBefore: arena.bytesReserved)
         return true
     }
 
-    /// Walks up to `slots` slots of the pass under way, copying the keys and values that sit
-    /// in its sparse chunks; returns the pass's report when this step finished it.
+    /// Runs a slice of the pass under way: looks at up to `slots` slots of the table, or moves
+    /// up to `slots` entries (whole chunks' worth) into their `compacted()` copies; returns the
+    /// pass's report when this step finished it.
     ///
-    /// Between steps the store serves requests as usual. A key added in the meantime may be
-    /// missed (it sits in a fresh chunk anyway); when the table grows, the walk starts over.
-    /// When the arena is full the pass ends early; nothing is lost, since an entry is replaced
-    /// only by a finished copy.
+    /// Between steps the store serves requests as usual. An entry overwritten or removed in the
+    /// meantime is left alone (it is no longer in the table); a key added meanwhile may be
+    /// missed (it sits in the chunk being carved anyway); when the table grows while the pass
+    /// gathers, gathering starts over. When the arena is full the pass ends early; nothing is
+    /// lost, since an entry is replaced only by a finished copy.
     public mutating func compactionStep(slots budget: Int = 4096) -> CompactionReport? {
         guard var current = pass else { return nil }
         pass = nil
-        if current.generation != table.generation {
-            current.generation = table.generation
-            current.next = 0
+        if let next = current.next {
+            gather(&current, from: next, budget: budget)
+        } else {
+            move(&current, budget: budget)
         }
-        let end = min(current.next + budget, table.capacity)
-        var index = current.next
-        while index < end {
-            defer { index += 1 }
-            guard let entry = table[index], sharesChunk(entry),
-                current.sparse[entry.bytes.region.storageIdentity] > 0
-            else { continue }
-            guard let moved = try? Entry(copying: entry, in: arena) else {
-                current.report.stoppedByLimit = true
-                index = table.capacity
-                break
-            }
-            table[index] = moved
-            release(entry)
-            adopt(moved)
-            current.report.movedBytes += moved.bytes.count
-            // The deadline is filed under the old copy's key bytes; file it under the new one's.
-            if !deadlines.isEmpty, let deadline = deadlines.removeValue(forKey: entry.key) {
-                fileDeadline(deadline, for: moved)
-            }
-        }
-        current.next = index
-        guard current.next >= table.capacity else {
+        guard current.next == nil && current.groups.isEmpty else {
             pass = current
             return nil
         }
         // The deadline queue may still hold old key copies; rebuilding it lets their chunks go.
         if !deadlines.isEmpty { rebuildDeadlineQueue() }
-        chunkTally.dropEmpty()
         current.report.freedBytes = max(0, current.reservedBefore - arena.bytesReserved)
         compactionTotals.add(current.report)
         return current.report
     }
 
-    /// Runs a whole compaction pass at once over the chunks under `threshold` full; returns
-    /// what it did (nothing when no chunk is that sparse).
+    /// Gathers the entries worth compacting in up to `budget` slots from `start`; when the
+    /// walk is done, orders the groups for moving.
+    private func gather(_ pass: inout CompactionPass, from start: Int, budget: Int) {
+        var start = start
+        if pass.generation != table.generation {
+            pass.generation = table.generation
+            pass.gathered = [:]
+            start = 0
+        }
+        let end = min(start + budget, table.capacity)
+        for index in start..<end {
+            guard let entry = table[index], entry.isWorthCompacting else { continue }
+            let storage = entry.bytes.region.storageIdentity
+            if storage != latestStorage { pass.gathered[storage, default: []].append(entry) }
+        }
+        guard end >= table.capacity else {
+            pass.next = end
+            return
+        }
+        pass.next = nil
+        pass.groups = pass.gathered.values.sorted { bytes(of: $0) > bytes(of: $1) }
+        pass.gathered = [:]
+    }
+
+    /// Moves the entries of the groups (the last group first) until `budget` entries have
+    /// been looked at or the arena is full.
+    private mutating func move(_ pass: inout CompactionPass, budget: Int) {
+        var looked = 0
+        while looked < budget, var group = pass.groups.popLast() {
+            let batch = group.suffix(budget - looked)
+            group.removeLast(batch.count)
+            if !group.isEmpty { pass.groups.append(group) }
+            looked += batch.count
+            for entry in batch {
+                // Still the table's entry for its key (not overwritten or removed meanwhile)?
+                guard let slot = table.find(entry.key), let stored = table[slot],
+                    stored.bytes.region.baseAddress == entry.bytes.region.baseAddress
+                else { continue }
+                let moved: Entry
+                do {
+                    moved = Entry(bytes: try stored.bytes.compacted())
+                } catch {
+                    pass.report.stoppedByLimit = true
+                    pass.groups = []
+                    return
+                }
+                table[slot] = moved
+                release(stored)
+                adopt(moved)
+                pass.report.movedBytes += moved.bytes.count
+                // The deadline is filed under the old copy's key bytes; file it under the new one's.
+                if !deadlines.isEmpty, let deadline = deadlines.removeValue(forKey: stored.key) {
+                    fileDeadline(deadline, for: moved)
+                }
+            }
+        }
+    }
+
+    /// The bytes of a group's entries.
+    private func bytes(of group: [Entry]) -> Int {
+        group.reduce(0) { $0 + $1.bytes.count }
+    }
+
+    /// Runs a whole compaction pass at once; returns what it did (nothing when no entry is
+    /// worth compacting).
     ///
     /// - Complexity: O(*n*) for a table of *n* slots.
     @discardableResult
-    public mutating func compact(sparserThan threshold: Double = 0.5) -> CompactionReport {
-        if pass == nil { startCompaction(sparserThan: threshold) }
+    public mutating func compact() -> CompactionReport {
+        if pass == nil { startCompaction() }
         while pass != nil {
             if let report = compactionStep(slots: .max / 2) { return report }
         }
@@ -461,49 +575,5 @@ extension Int {
             guard magnitude <= UInt64(Int.max) else { return nil }
             self = Int(magnitude)
         }
-    }
-}
-
-/// Live bytes per chunk, keyed by the storage identity and updated on every write and
-/// removal. Chunks whose count drops to zero keep their entry until ``dropEmpty()`` (a freed
-/// chunk's identity may come back as a new chunk; counting from zero again is right).
-private struct ChunkTally {
-    private var counts: [Region.StorageIdentity: Int] = [:]
-
-    /// Adds `bytes` (negative to take away) to the count of `storage`.
-    mutating func add(_ bytes: Int, to storage: Region.StorageIdentity) {
-        counts[storage, default: 0] += bytes
-    }
-
-    /// Whether no chunk holds live bytes.
-    var isEmpty: Bool { !counts.values.contains { $0 > 0 } }
-
-    /// The live bytes of `storage`.
-    subscript(storage: Region.StorageIdentity) -> Int {
-        counts[storage] ?? 0
-    }
-
-    /// The chunks whose live bytes (more than 0) satisfy `isIncluded`.
-    func filter(_ isIncluded: (Int) -> Bool) -> ChunkTally {
-        var result = ChunkTally()
-        result.counts = counts.filter { $0.value > 0 && isIncluded($0.value) }
-        return result
-    }
-
-    /// Forgets `storage`.
-    mutating func remove(_ storage: Region.StorageIdentity) {
-        counts.removeValue(forKey: storage)
-    }
-
-    /// Folds the live counts of the chunks that hold live bytes.
-    func reduce<Result>(_ initial: Result, _ next: (Result, Int) -> Result) -> Result {
-        var result = initial
-        for count in counts.values where count > 0 { result = next(result, count) }
-        return result
-    }
-
-    /// Forgets the chunks with nothing live in them.
-    mutating func dropEmpty() {
-        counts = counts.filter { $0.value != 0 }
     }
 }

@@ -20,8 +20,9 @@ struct ArenaKVCommand: ParsableCommand {
             PING, ECHO, SET (NX, XX, EX, PX, EXAT, PXAT, KEEPTTL, GET), GET, GETEX, GETDEL, SETNX, \
             SETEX, PSETEX, APPEND, STRLEN, DEL, UNLINK, EXISTS, TYPE, MGET, MSET, INCR, INCRBY, DECR, \
             DECRBY, EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, PERSIST, TTL, PTTL, EXPIRETIME, PEXPIRETIME, \
-            DBSIZE, FLUSHALL, FLUSHDB, INFO, COMMAND, CONFIG GET, MEMORY MALLOC-STATS, SELECT 0, QUIT. \
-            One database, no persistence, no replication.
+            DBSIZE, FLUSHALL, FLUSHDB, KEYS, SCAN (MATCH, COUNT, TYPE), INFO, COMMAND (COUNT, INFO, \
+            DOCS), CONFIG GET, MEMORY MALLOC-STATS, MEMORY USAGE, MEMORY PROFILE, MEMORY HELP, SELECT 0, \
+            QUIT; as RESP or inline commands (with Redis's quoting). One database, no persistence, no replication.
 
             Examples:
               arena-kv --port 6380 --maxmemory 256mb
@@ -42,14 +43,30 @@ struct ArenaKVCommand: ParsableCommand {
     @Option(help: "The port to listen on (0 picks a free one).")
     var port = 6380
 
-    @Option(help: "The most memory keys and values may take (0: no limit).", transform: ByteSize.parse)
-    var maxmemory = 256 << 20
+    /// The defaults of the sized options: the library's (``ServerConfiguration``).
+    private static let defaults = ServerConfiguration()
 
-    @Option(help: "The longest bulk string a request may carry.", transform: ByteSize.parse)
-    var maxBulkLength = 64 << 20
+    @Option(
+        help:
+            "The most memory keys and values may take, 0 for no limit (default: \(ByteSize.describe(defaults.maxMemory))).",
+        transform: ByteSize.parse
+    )
+    var maxmemory = defaults.maxMemory
 
-    @Option(help: "The most bytes a client may have buffered for one unfinished request.", transform: ByteSize.parse)
-    var clientBufferLimit = 128 << 20
+    @Option(
+        help: "The longest bulk string a request may carry (default: \(ByteSize.describe(defaults.maxBulkLength))).",
+        transform: ByteSize.parse
+    )
+    var maxBulkLength = defaults.maxBulkLength
+
+    @Option(
+        help: """
+            The most bytes a client may have buffered for one unfinished request \
+            (default: \(ByteSize.describe(defaults.clientBufferLimit))).
+            """,
+        transform: ByteSize.parse
+    )
+    var clientBufferLimit = defaults.clientBufferLimit
 
     @Option(help: "Event-loop threads.")
     var threads = 1
@@ -57,11 +74,20 @@ struct ArenaKVCommand: ParsableCommand {
     @Option(help: "Seconds between swift-metrics gauge updates (0: none).")
     var metricsInterval = 1
 
-    @Flag(inversion: .prefixedNo, help: "Copy long-kept keys and values out of sparsely used chunks.")
+    @Flag(inversion: .prefixedNo, help: "Compact keys and values that keep thinned-out chunks alive.")
     var compaction = true
 
     @Option(help: "Serve the metrics for Prometheus at http://HOST:PORT/metrics (0 picks a free port).")
     var metricsPort: Int?
+
+    @Option(
+        help: """
+            Sample one region per this many bytes allocated (on average) for MEMORY PROFILE; \
+            512kb costs little (default: off, unless ARENA_SAMPLE_INTERVAL sets it).
+            """,
+        transform: ByteSize.parse
+    )
+    var sampleInterval: Int?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535, not \(port)") }
@@ -69,6 +95,9 @@ struct ArenaKVCommand: ParsableCommand {
         guard maxBulkLength > 0 else { throw ValidationError("--max-bulk-length must be positive") }
         guard clientBufferLimit > 0 else { throw ValidationError("--client-buffer-limit must be positive") }
         guard metricsInterval >= 0 else { throw ValidationError("--metrics-interval must not be negative") }
+        if let sampleInterval, sampleInterval <= 0 {
+            throw ValidationError("--sample-interval must be positive")
+        }
         if let metricsPort, !(0...65535).contains(metricsPort) {
             throw ValidationError("--metrics-port must be 0...65535, not \(metricsPort)")
         }
@@ -83,7 +112,8 @@ struct ArenaKVCommand: ParsableCommand {
             clientBufferLimit: clientBufferLimit,
             threads: threads,
             metricsInterval: metricsInterval,
-            compaction: compaction
+            compaction: compaction,
+            sampleInterval: sampleInterval
         )
         // The endpoint bootstraps the metrics system, so it comes first.
         var endpoint: PrometheusEndpoint?
@@ -179,6 +209,13 @@ final class SignalWatch: @unchecked Sendable {
 
 /// Sizes as Redis writes them in its configuration.
 enum ByteSize {
+    /// `bytes` as the option takes it and in binary units: `256mb (256 MiB)`; a size that is
+    /// not a whole number of MiB in bytes.
+    static func describe(_ bytes: Int) -> String {
+        guard bytes > 0, bytes % (1 << 20) == 0 else { return "\(bytes) bytes" }
+        return "\(bytes >> 20)mb (\(bytes >> 20) MiB)"
+    }
+
     /// `256mb`, `1gb`, `100k`, `4096`: k=1000, kb=1024, m=10^6, mb=2^20, g=10^9, gb=2^30.
     static func parse(_ text: String) throws -> Int {
         let lower = text.lowercased()

@@ -221,7 +221,8 @@ struct CommandTests {
         for name in [
             "used_memory", "used_memory_human", "used_memory_peak", "used_memory_dataset", "used_memory_rss",
             "maxmemory", "maxmemory_human", "maxmemory_policy", "mem_allocator", "arena_limit_hits",
-            "arena_compactions",
+            "arena_compactions", "arena_pinned_chunks", "arena_pinned_bytes", "arena_pinning_references",
+            "arena_pinned_chunks_by_references", "arena_compactable_bytes", "io_arena_pinned_bytes",
         ] {
             #expect(fields[name]?.isEmpty == false, "INFO memory has no \(name)")
         }

@@ -38,6 +38,8 @@ import Testing
         #expect(text.contains("arena_bytes_limit{arena=\"kv-store\"} 8388608"))
         #expect(text.contains("arena_bytes_reserved{arena=\"kv-store\"} 65536"))
         #expect(text.contains("arena_bytes_reserved{arena=\"kv-io\"}"))
+        #expect(text.contains("arena_pinned_bytes{arena=\"kv-store\"} 0"))
+        #expect(text.contains("arena_pinned_chunks{arena=\"kv-io\"}"))
         #expect(text.contains("# TYPE kv_commands_processed gauge"))
         #expect(try get("/elsewhere", port: port).hasPrefix("HTTP/1.1 404"))
         let stopped = try server.stop()

@@ -158,6 +158,23 @@ struct RedisFidelityTests {
         #expect(try server.reply("CONFIG", "GET", "nothing*") == "(empty array)")
     }
 
+    @Test func memorySubcommandsAsRedis70() throws {
+        let server = try KVServer.start()
+        #expect(try server.reply("SET", "key", "value") == "OK")
+        #expect(try server.reply("MEMORY", "USAGE", "key") == "(integer) 8")
+        #expect(try server.reply("MEMORY", "USAGE", "key", "SAMPLES", "5") == "(integer) 8")
+        #expect(try server.reply("MEMORY", "USAGE", "absent") == "(nil)")
+        #expect(
+            try server.reply("MEMORY", "USAGE") == C.error("ERR wrong number of arguments for 'memory|usage' command")
+        )
+        #expect(try server.reply("MEMORY", "USAGE", "key", "SAMPLES") == C.syntaxError)
+        #expect(try server.reply("MEMORY", "USAGE", "key", "SAMPLES", "x") == C.notAnInteger)
+        #expect(try server.reply("MEMORY", "FOO") == C.error("ERR unknown subcommand 'FOO'. Try MEMORY HELP."))
+        let help = try server.cli("MEMORY", "HELP").stdoutLines
+        #expect(help.first == "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
+        #expect(help.contains("USAGE <key> [SAMPLES <count>]") && help.contains("HELP"), "\(help)")
+    }
+
     @Test func versionNamesRedisAndJemalloc() throws {
         let result = try Tool.run("arena-kv", ["--version"])
         #expect(result.status == 0)

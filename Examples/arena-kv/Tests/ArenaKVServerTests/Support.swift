@@ -376,6 +376,78 @@ final class KVServer {
     }
 }
 
+/// A `redis-server` child process, the reference that differential tests compare arena-kv
+/// with: no persistence, on a free port. `ReferenceRedis.isInstalled` tells whether the
+/// machine has one (Debian's `redis-server` package); tests that need it are skipped otherwise.
+final class ReferenceRedis {
+    /// Whether `redis-server` is on `PATH` (or in `/usr/bin`).
+    static let isInstalled = (try? Tool.resolve("redis-server")) != nil
+
+    /// The port it listens on, on 127.0.0.1.
+    let port: Int
+    /// Its process id.
+    let pid: pid_t
+    private let scratch: ScratchDirectory
+
+    /// Starts `redis-server` with no persistence on a free port and waits (up to 30 s) until it
+    /// answers `PING`.
+    init() throws {
+        let executable = try Tool.resolve("redis-server")
+        scratch = try ScratchDirectory("redis-reference")
+        port = try Self.freePort()
+        pid = try Tool.spawn(
+            executable,
+            [
+                "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", scratch.path,
+                "--daemonize", "no",
+            ],
+            stdinPath: "/dev/null",
+            stdoutPath: scratch.file("stdout"),
+            stderrPath: scratch.file("stderr")
+        )
+        let deadline = Date().addingTimeInterval(30)
+        while true {
+            if let client = try? RESPClient(port: port, timeout: 5), (try? client.command("PING")) == .simple("PONG") {
+                return
+            }
+            if Date() >= deadline || (try? Tool.wait(pid, timeout: 0)) != nil {
+                let output = (try? Tool.readText(scratch.file("stdout"))) ?? ""
+                throw HarnessError("redis-server on port \(port) did not answer PING: \(output.suffix(1000))")
+            }
+            usleep(20_000)
+        }
+    }
+
+    /// A port nobody listens on now: the kernel's pick for a socket bound to port 0.
+    private static func freePort() throws -> Int {
+        #if canImport(Glibc)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard descriptor >= 0 else { throw HarnessError("socket failed: errno \(errno)") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        guard bound else { throw HarnessError("cannot bind a socket to port 0: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit {
+        kill(pid, SIGKILL)
+        _ = try? Tool.wait(pid, timeout: 10)
+        unlink(scratch.file("dump.rdb"))
+        scratch.remove()
+    }
+}
+
 extension KVServer {
     /// A plain TCP connection to the server made with `connect(2)`: for a client that stays
     /// connected across a shutdown, or to watch the server close a connection.

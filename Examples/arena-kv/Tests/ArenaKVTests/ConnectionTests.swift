@@ -183,7 +183,7 @@ import Testing
         #expect(!memory.contains("# Stats"))
         let keyspace = try connection.send(R.request("INFO", "keyspace"))
         #expect(keyspace.contains("db0:keys=1,expires=1,avg_ttl=0\r\n"))
-        #expect(try connection.send(R.request("COMMAND", "COUNT")) == ":39\r\n")
+        #expect(try connection.send(R.request("COMMAND", "COUNT")) == ":41\r\n")
         #expect(try connection.send(R.request("COMMAND", "DOCS")) == "*0\r\n")
         #expect(
             try connection.send(R.request("CONFIG", "GET"))

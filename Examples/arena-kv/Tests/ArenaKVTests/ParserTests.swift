@@ -7,14 +7,23 @@ import Testing
 
     /// Parses `text` and returns the arguments as strings, grouped by request, and the outcome.
     func parse(_ text: String, parser: RequestParser? = nil) -> ([[String]], RequestParser.Outcome) {
-        let bytes = Array(text.utf8)
+        let (requests, outcome) = parse(bytes: Array(text.utf8), parser: parser)
+        return (requests.map { $0.map { String(decoding: $0, as: UTF8.self) } }, outcome)
+    }
+
+    /// Parses `bytes` (in a copy, since inline words are decoded in place) and returns the
+    /// arguments' bytes, grouped by request, and the outcome.
+    func parse(bytes: [UInt8], parser: RequestParser? = nil) -> ([[[UInt8]]], RequestParser.Outcome) {
+        var buffer = bytes
         var spans: [ArgumentSpan] = []
         var requests: [Int] = []
-        let outcome = bytes.withUnsafeBytes { (parser ?? self.parser).parse($0, spans: &spans, requests: &requests) }
-        var grouped: [[String]] = []
+        let outcome = buffer.withUnsafeMutableBytes {
+            (parser ?? self.parser).parse($0, spans: &spans, requests: &requests)
+        }
+        var grouped: [[[UInt8]]] = []
         var next = 0
         for count in requests {
-            grouped.append(spans[next..<(next + count)].map { String(decoding: bytes[$0.range], as: UTF8.self) })
+            grouped.append(spans[next..<(next + count)].map { Array(buffer[$0.range]) })
             next += count
         }
         #expect(next == spans.count, "spans left over for an unfinished request")
@@ -40,6 +49,62 @@ import Testing
         let (requests, outcome) = parse(text)
         #expect(requests == [["PING"], ["SET", "k", "v"], ["GET", "k"]])
         #expect(outcome.consumed == text.utf8.count)
+    }
+
+    /// Inline words as Redis's `sdssplitargs` splits them (each case checked against
+    /// redis-server 7.0.15 with raw sockets): escapes in double quotes, only `\'` in single
+    /// quotes, quoted parts joined to the bytes before them, `\r` ending a word but `\v` not.
+    @Test(
+        arguments: [
+            (
+                #"ECHO "a\x41\n\r\t\b\a\\\"z\q""#,
+                [Array("ECHO".utf8), Array("aA\n\r\t".utf8) + [8, 7] + Array(#"\"zq"#.utf8)]
+            ),
+            (
+                #"ECHO "\x4a\x4A" "\xZZ" "\x4" "\X41""#,
+                [Array("ECHO".utf8), Array("JJ".utf8), Array("xZZ".utf8), Array("x4".utf8), Array("X41".utf8)]
+            ),
+            (#"ECHO "\x00\xff""#, [Array("ECHO".utf8), [0, 255]]),
+            (#"ECHO 'a\'b\n' 'c\\d'"#, [Array("ECHO".utf8), Array(#"a'b\n"#.utf8), Array(#"c\\d"#.utf8)]),
+            (#"ECHO a"b c" x'y z'"#, [Array("ECHO".utf8), Array("ab c".utf8), Array("xy z".utf8)]),
+            (#"ECHO "" '' """#, [Array("ECHO".utf8), [], [], []]),
+            ("ECHO \"a\rb\"", [Array("ECHO".utf8), Array("a\rb".utf8)]),
+            ("ECHO a\rb", [Array("ECHO".utf8), Array("a".utf8), Array("b".utf8)]),
+            ("ECHO a\u{0B}b \u{0B}c", [Array("ECHO".utf8), Array("a\u{0B}b".utf8), Array("c".utf8)]),
+            ("ECHO \"a\"\u{0C}\"b\"\t'c'\r", [Array("ECHO".utf8), Array("a".utf8), Array("b".utf8), Array("c".utf8)]),
+        ] as [(String, [[UInt8]])]
+    )
+    func inlineWordsAreDecodedAsRedisDoes(line: String, words: [[UInt8]]) {
+        let text = Array((line + "\r\n").utf8)
+        let (requests, outcome) = parse(bytes: text)
+        #expect(requests == [words])
+        #expect(outcome.consumed == text.count)
+        #expect(outcome.error == nil)
+    }
+
+    /// A quote that does not close, or a closing quote followed by anything but white space,
+    /// is Redis's protocol error; the requests before it still run.
+    @Test(arguments: [
+        #"set """test-key""" test-value"#, #"ECHO "a"b"#, "ECHO 'a'b", #"ECHO x'a'y"#, "ECHO a'b", #"ECHO "ab\"#,
+        #"ECHO "a\""#, #"ECHO """"#, #"ECHO "a" "b"c"#, "ECHO 'a' 'b",
+    ])
+    func unbalancedQuotesAreProtocolErrors(line: String) {
+        let (requests, outcome) = parse("PING\r\n" + line + "\r\n")
+        #expect(requests == [["PING"]])
+        #expect(outcome.consumed == 6)
+        #expect(outcome.error == .unbalancedQuotes)
+    }
+
+    /// A NUL byte before the line's end hides the end, as Redis's `strchr` does: the line waits
+    /// for more, and is too big once over the inline limit.
+    @Test func aNulByteHidesTheLineEnd() {
+        let (requests, outcome) = parse(bytes: Array("PING\r\nECHO a\0b\r\nPING\r\n".utf8))
+        #expect(requests == [[Array("PING".utf8)]])
+        #expect(outcome.consumed == 6)
+        #expect(outcome.error == nil)
+        let long =
+            Array("ECHO \0\r\n".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: RequestParser.maximumInlineLength)
+        #expect(parse(bytes: long).1.error == .tooBigInlineRequest)
     }
 
     /// Counts of zero or below are skipped with no reply, as Redis does.

@@ -203,9 +203,9 @@ import Testing
                 model[key] = ("\(next)", model[key]?.deadline)
             case 7:
                 if random.next() % 4 == 0 {
-                    store.store.compact(sparserThan: 0.9)
+                    store.store.compact()
                 } else {
-                    store.store.startCompaction(sparserThan: 0.9)
+                    store.store.startCompaction()
                     _ = store.compactionStep(slots: Int(random.next() % 2000))
                 }
             case 8:
@@ -233,5 +233,175 @@ struct SplitMix {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+/// `KEYS` and `SCAN` on the store: every key once, through growth and deletions that shift
+/// entries back, and no key whose time is up.
+@Suite(.timeLimit(.minutes(5))) struct StoreScanTests {
+    /// Walks `SCAN` from 0 back to 0, `count` at a time, calling `between` after each call;
+    /// returns how often each key came up.
+    func fullScan(_ store: TestStore, count: Int = 10, between: () throws -> Void = {}) rethrows -> [String: Int] {
+        var seen: [String: Int] = [:]
+        var cursor: UInt64 = 0
+        var calls = 0
+        repeat {
+            let step = store.scan(from: cursor, count: count)
+            for key in step.keys { seen[key.string, default: 0] += 1 }
+            cursor = step.cursor
+            calls += 1
+            try between()
+        } while cursor != 0 && calls < 1_000_000
+        return seen
+    }
+
+    @Test func keysListsEveryLiveKeyOnce() throws {
+        let clock = ManualClock()
+        let store = try makeStore(clock: clock)
+        for index in 0..<500 { _ = try store.set(Bytes("key:\(index)"), to: Bytes("v")) }
+        _ = try store.set(Bytes("soon"), to: Bytes("v"), expiry: .after(milliseconds: 10))
+        #expect(Set(store.keys().map(\.string)).count == 501)
+        clock.advance(milliseconds: 10)
+        let keys = store.keys().map(\.string)
+        #expect(keys.count == 500 && Set(keys).count == 500 && !keys.contains("soon"))
+        let matching = store.keys { $0.count == 5 && $0.starts(with: "key:".utf8) }
+        #expect(Set(matching.map(\.string)) == Set((0..<10).map { "key:\($0)" }))
+    }
+
+    @Test func aFullScanReturnsEveryKeyOnce() throws {
+        let store = try makeStore()
+        for index in 0..<2000 { _ = try store.set(Bytes("key:\(index)"), to: Bytes("v")) }
+        for count in [1, 10, 1000] {
+            let seen = try fullScan(store, count: count)
+            #expect(seen.count == 2000 && seen.values.allSatisfy { $0 == 1 }, "COUNT \(count)")
+        }
+        // COUNT bounds the keys collected: the first call of 10 brings about 10 (whole runs).
+        let first = store.scan(from: 0, count: 10)
+        #expect(first.cursor != 0 && (10..<40).contains(first.keys.count), "\(first.keys.count)")
+    }
+
+    /// Keys added during a walk make the table double several times: every key present from
+    /// the start still comes up, and none twice (a doubled home slot stays behind or ahead of
+    /// the cursor as a whole).
+    @Test func growthDuringAScanLosesAndRepeatsNothing() throws {
+        let store = try makeStore()
+        for index in 0..<100 { _ = try store.set(Bytes("old:\(index)"), to: Bytes("v")) }
+        var added = 0
+        let seen = try fullScan(store, count: 5) {
+            for _ in 0..<40 {
+                _ = try store.set(Bytes("new:\(added)"), to: Bytes("v"))
+                added += 1
+            }
+        }
+        #expect(added >= 400, "the table grew from 256 slots to at least 1024")
+        let old = seen.filter { $0.key.hasPrefix("old:") }
+        #expect(old.count == 100, "missed: \(Set((0..<100).map { "old:\($0)" }).subtracting(old.keys).sorted())")
+        #expect(seen.values.allSatisfy { $0 == 1 }, "\(seen.filter { $0.value > 1 })")
+    }
+
+    /// Deleting keys shifts the entries after them back in their probe runs, maybe behind the
+    /// cursor: a cursor over home slots still finds every key that stays.
+    @Test func deletionsDuringAScanLoseNothing() throws {
+        let store = try makeStore()
+        for index in 0..<3000 { _ = try store.set(Bytes("key:\(index)"), to: Bytes("v")) }
+        // Every key ending in 7, in a scattered order (7,919 is prime to 3,000), a few per call.
+        var removed: Set<String> = []
+        var next = 0
+        let seen = fullScan(store, count: 3) {
+            for _ in 0..<12 {
+                let name = "key:\(next * 7919 % 3000)"
+                next += 1
+                if name.hasSuffix("7") && !removed.contains(name) {
+                    _ = store.remove(Bytes(name))
+                    removed.insert(name)
+                }
+            }
+        }
+        let staying = Set((0..<3000).map { "key:\($0)" }).subtracting(removed)
+        #expect(removed.count > 100)
+        let missed = staying.subtracting(seen.keys)
+        #expect(missed.isEmpty, "missed \(missed.count), such as \(missed.sorted().prefix(5))")
+        #expect(seen.values.allSatisfy { $0 == 1 })
+    }
+
+    /// `SCAN` leaves out keys whose time is up, and removes them, as Redis does.
+    @Test func scanRemovesExpiredKeys() throws {
+        let clock = ManualClock()
+        let store = try makeStore(clock: clock)
+        _ = try store.set(Bytes("stays"), to: Bytes("v"))
+        _ = try store.set(Bytes("goes"), to: Bytes("v"), expiry: .after(milliseconds: 5))
+        clock.advance(milliseconds: 5)
+        #expect(store.count == 2)
+        let step = store.scan(from: 0, count: 100)
+        #expect(step.cursor == 0 && step.keys.map(\.string) == ["stays"])
+        #expect(store.count == 1)
+    }
+}
+
+/// Compaction through the library: the store decides from the arena's pinned bytes and each
+/// entry's `retainedBytes`, and moves entries into their `compacted()` copies a chunk at a time.
+@Suite(.timeLimit(.minutes(5))) struct StoreCompactionTests {
+    /// Random overwrites of `keys` keys, `rounds` times over, values of 40 to 80 bytes; the
+    /// model holds what each key must read.
+    func overwrite(_ store: TestStore, keys: Int, rounds: Int, model: inout [Int: String]) throws {
+        var random = SystemRandomNumberGenerator()
+        for round in 0..<(keys * rounds) {
+            let index = round < keys ? round : Int.random(in: 0..<keys, using: &random)
+            model[index] = "r\(round)-" + String(repeating: "y", count: Int.random(in: 40...80, using: &random))
+            _ = try store.set(Bytes("key:\(index)"), to: Bytes(model[index]!))
+        }
+    }
+
+    /// Keys written once fill their chunks: the pinned chunks hold about as much as the
+    /// entries worth compacting, so no pass starts (it would copy everything and free nothing).
+    @Test func aBulkLoadStartsNoPass() throws {
+        let store = try makeStore()
+        var model: [Int: String] = [:]
+        try overwrite(store, keys: 30_000, rounds: 1, model: &model)
+        let statistics = store.arena.statistics()
+        #expect(statistics.pinnedChunks > 20)
+        #expect(store.store.compactableBytes == store.store.storedBytes, "every entry was carved from a chunk")
+        #expect(abs(store.store.reclaimableBytes()) <= 2 * statistics.chunkSize)
+        #expect(!store.startCompactionIfWorthIt())
+    }
+
+    /// After overwrites a pass moves every entry out of the pinned chunks: none is left
+    /// pinned, each moved value keeps only its own entry alive, and nothing changes. It frees
+    /// the sparsest chunks first and each as soon as its last entry has moved, so the arena
+    /// never holds more than a chunk beyond what it held when the pass began.
+    @Test func aPassFreesChunkByChunk() throws {
+        let store = try makeStore()
+        var model: [Int: String] = [:]
+        try overwrite(store, keys: 20_000, rounds: 4, model: &model)
+        let before = store.arena.statistics()
+        #expect(before.pinnedBytes > 2 * store.store.storedBytes, "overwrites should have left garbage")
+        #expect(store.store.reclaimableBytes() > store.store.storedBytes)
+        #expect(store.startCompactionIfWorthIt())
+        var most = before.bytesReserved
+        var steps = 0
+        var report: CompactionReport?
+        while report == nil {
+            report = store.compactionStep(slots: 300)
+            most = max(most, store.arena.bytesReserved)
+            steps += 1
+        }
+        #expect(steps > 20, "the pass ran in slices")
+        #expect(
+            most <= before.bytesReserved + before.chunkSize,
+            "reserved rose to \(most) from \(before.bytesReserved) during the pass"
+        )
+        let after = store.arena.statistics()
+        #expect(after.pinnedChunks == 0, "\(after.pinnedChunks) chunks still pinned")
+        #expect(store.store.compactableBytes <= after.chunkSize, "only the chunk being carved is left")
+        #expect(Double(after.bytesReserved) < 1.2 * Double(store.store.storedBytes) + Double(after.chunkSize))
+        #expect(try #require(report).freedBytes > before.bytesReserved / 2)
+        var kept = 0
+        for (index, value) in model {
+            let stored = try #require(store.value(for: Bytes("key:\(index)")))
+            #expect(stored.string == value)
+            if stored.retainedBytes == stored.count + "key:\(index)".utf8.count + 4 { kept += 1 }
+        }
+        #expect(kept >= model.count - after.chunkSize / 50, "\(kept) of \(model.count) values in blocks of their own")
+        #expect(!store.startCompactionIfWorthIt(), "no second pass without new garbage")
     }
 }

@@ -42,6 +42,17 @@ final class TestStore {
     func compactionStep(slots: Int) -> CompactionReport? { store.compactionStep(slots: slots) }
     func increment(_ key: Bytes) throws(IncrementError) -> Int { try store.increment(key) }
     func setAll(_ pairs: ArraySlice<Bytes>) throws(ArenaError) { try store.setAll(pairs) }
+    func removeAll() { store.removeAll() }
+    func keys(where isIncluded: (UnsafeRawBufferPointer) -> Bool = { _ in true }) -> [Bytes] {
+        store.keys(where: isIncluded)
+    }
+    func scan(
+        from cursor: UInt64,
+        count: Int,
+        where isIncluded: (UnsafeRawBufferPointer) -> Bool = { _ in true }
+    ) -> (cursor: UInt64, keys: [Bytes]) {
+        store.scan(from: cursor, count: count, where: isIncluded)
+    }
 
     func set(
         _ key: Bytes,
