@@ -152,3 +152,38 @@ struct FramingHandlerTests {
         #expect(backpressure.highWatermark == 768 << 10 && backpressure.lowWatermark == 512 << 10)
     }
 }
+
+/// A handler behind the framing handler that keeps a copy of each frame in a sampled arena: the
+/// profile names it, not NIO's pipeline that called the framing handler that called it.
+final class FrameKeeper: ChannelInboundHandler {
+    typealias InboundIn = Bytes
+    let arena: ArenaAllocator
+    var kept: [Bytes] = []
+
+    init(arena: ArenaAllocator) { self.arena = arena }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        kept.append(try! Bytes.make(copying: Array(frame), in: arena))
+    }
+}
+
+@Suite("Sampled sites behind the framing handler", .timeLimit(.minutes(5)))
+struct SampledSiteTests {
+    @Test func theSiteIsTheHandlerThatAllocatesNotThePipelineThatCalledIt() throws {
+        var configuration = ArenaAllocator.Configuration(name: "kept-frames")
+        configuration.sampleInterval = 1
+        configuration.sampleSeed = 3
+        let kept = try ArenaAllocator(configuration)
+        let connection = try FramingChannel(
+            LengthPrefixedFrameDecoder(lengthType: UInt32.self, maximumFrameLength: 4096),
+            arena: try makeArena("frames")
+        )
+        let keeper = FrameKeeper(arena: kept)
+        try connection.channel.pipeline.syncOperations.addHandler(keeper)
+        for index in 0..<20 { #expect(connection.send(lengthPrefixed(patternBody(index: index, count: 100))) == nil) }
+        #expect(keeper.kept.count == 20)
+        let top = try #require(kept.memoryProfile().sites.first)
+        #expect(top.function.contains("FrameKeeper"), "the site is \(top.function)")
+    }
+}

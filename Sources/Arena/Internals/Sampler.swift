@@ -150,16 +150,31 @@ final class Sampler: @unchecked Sendable {
         var image: String
     }
 
-    /// The first frame after the last one in the package's library modules (`Arena`,
-    /// `ArenaBytes`, `ArenaNIO`, `ArenaFFI`): the code that asked for the memory. Frames before
-    /// that (the C library's `backtrace`, a sanitizer's interceptor, standard-library helpers
-    /// the sampler itself calls) are never the site.
+    /// The first frame after the innermost run of frames in the package's library modules
+    /// (`Arena`, `ArenaBytes`, `ArenaNIO`, `ArenaFFI`, and the standard library's generic
+    /// helpers they call): the code that asked for the memory. Frames before that run (the C
+    /// library's `backtrace`, a sanitizer's interceptor) are never the site, and neither are
+    /// library frames further out: a server's handler called by `ArenaFramingHandler` is the
+    /// site of what it allocates, not NIO's pipeline that called the framing handler.
     static func site(of frames: [UInt], symbols: inout [UInt: FrameSymbol]) -> FrameSymbol {
+        func mangled(_ address: UInt) -> String? { symbols[address]?.mangled }
         func isLibrary(_ address: UInt) -> Bool {
-            guard let mangled = symbols[address]?.mangled else { return false }
-            return libraryPrefixes.contains { mangled.hasPrefix($0) }
+            guard let name = mangled(address) else { return false }
+            return libraryPrefixes.contains { name.hasPrefix($0) }
         }
-        let firstCaller = (frames.lastIndex { isLibrary($0) } ?? -1) + 1
+        func isLibraryOrStandard(_ address: UInt) -> Bool {
+            // The standard library's entities mangle as `$ss…`, its known types as `$sS…`; its
+            // thunks may have no symbol at all, but they live in libswiftCore.
+            guard let symbol = symbols[address] else { return false }
+            if symbol.image.contains("libswiftCore.") { return true }
+            guard let name = symbol.mangled else { return false }
+            return isLibrary(address) || name.hasPrefix("$ss") || name.hasPrefix("$sS")
+        }
+        var firstCaller = 0
+        if let start = frames.firstIndex(where: isLibrary) {
+            firstCaller = start
+            while firstCaller < frames.count && isLibraryOrStandard(frames[firstCaller]) { firstCaller += 1 }
+        }
         var fallback: FrameSymbol?
         for address in frames[firstCaller...] {
             guard let symbol = symbols[address] else { continue }
