@@ -91,6 +91,8 @@ public final class ArenaAllocator: Sendable {
     }
 
     /// The configuration the arena was made with.
+    ///
+    /// - Complexity: O(1).
     public let configuration: Configuration
     /// The state shared with the arena's chunks and blocks.
     package let core: ArenaCore
@@ -100,6 +102,8 @@ public final class ArenaAllocator: Sendable {
     /// - Throws: `ArenaError.invalidConfiguration` for a chunk size that is not a power of two
     ///   or a limit below one chunk; `ArenaError.jemalloc` when jemalloc cannot create another
     ///   arena (it allows 4095).
+    /// - Complexity: O(1): one `mallctl("arenas.create")`; no memory is taken until the first
+    ///   allocation.
     public init(_ configuration: Configuration = .init()) throws(ArenaError) {
         self.configuration = configuration
         self.core = try Self.makeCore(configuration, isShared: false)
@@ -130,6 +134,8 @@ public final class ArenaAllocator: Sendable {
 
     /// The process-wide arena, with no limit and thread-local chunks: where views are
     /// allocated when no arena is named.
+    ///
+    /// - Complexity: O(1); made on first use.
     public static let shared: ArenaAllocator = {
         do {
             let configuration = Configuration(name: "shared", chunkSize: sharedChunkSize, threadLocalChunks: true)
@@ -191,6 +197,8 @@ public final class ArenaAllocator: Sendable {
     }
 
     /// An empty region that remembers this arena: views grown from it take memory from here.
+    ///
+    /// - Complexity: O(1); allocates nothing after the first call.
     public var emptyRegion: Region {
         let storage = core.emptyStorage
         return Region(storage: storage, start: storage.base, count: 0)
@@ -237,11 +245,15 @@ public final class ArenaAllocator: Sendable {
     /// arena's dirty pages to the operating system.
     ///
     /// The corresponding jemalloc call is `mallctl("arena.<i>.purge", …)`.
+    ///
+    /// - Complexity: O(cached chunks + the arena's dirty pages).
     public func purge() {
         core.purge()
     }
 
     /// The jemalloc arena index behind this allocator; `nil` when the `Jemalloc` trait is off.
+    ///
+    /// - Complexity: O(1).
     public var jemallocArenaIndex: UInt32? {
         core.jemallocArena
     }

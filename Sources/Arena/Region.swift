@@ -52,6 +52,7 @@ public struct Region: @unchecked Sendable {
     /// - Parameters:
     ///   - buffer: the memory; it must stay valid until `deallocator` is called.
     ///   - deallocator: called once with `buffer`, on whichever thread drops the last view.
+    /// - Complexity: O(1); one small object holds the deallocator, no byte is copied.
     public init(
         unsafeNoCopy buffer: UnsafeRawBufferPointer,
         deallocator: @escaping @Sendable (UnsafeRawBufferPointer) -> Void
@@ -70,6 +71,7 @@ public struct Region: @unchecked Sendable {
     /// - Parameters:
     ///   - bytes: memory that stays valid and unchanged while `owner` lives.
     ///   - owner: the object whose lifetime is the memory's.
+    /// - Complexity: O(1); one small object holds the owner, no byte is copied.
     public init(unsafeNoCopy bytes: UnsafeRawBufferPointer, owner: AnyObject) {
         let storage = OwnedStorage(owner: owner, bytes: bytes)
         self.init(storage: storage, start: storage.base, count: bytes.count)
@@ -78,14 +80,20 @@ public struct Region: @unchecked Sendable {
     /// The address of the first byte.
     ///
     /// Valid while this region (or any region of the same storage) lives.
+    ///
+    /// - Complexity: O(1).
     @inlinable
     public var baseAddress: UnsafeRawPointer { UnsafeRawPointer(start) }
 
     /// The number of bytes in the region.
+    ///
+    /// - Complexity: O(1).
     @inlinable
     public var count: Int { _count }
 
     /// The bytes of the region, as a buffer valid while the region lives.
+    ///
+    /// - Complexity: O(1).
     @inlinable
     public var unsafeBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: start, count: _count) }
 
@@ -105,6 +113,8 @@ public struct Region: @unchecked Sendable {
 
     /// Whether `other` keeps the same storage alive (one chunk, one dedicated block, one
     /// foreign owner), so that views of the two may be joined without copying.
+    ///
+    /// - Complexity: O(1).
     @inlinable
     public func sharesStorage(with other: Region) -> Bool {
         storage === other.storage
@@ -116,6 +126,8 @@ public struct Region: @unchecked Sendable {
     ///
     /// Valid as an identity while any region of the storage lives; a storage created after the
     /// last one died may get the same identity.
+    ///
+    /// - Complexity: O(1).
     @inlinable
     public var storageIdentity: StorageIdentity { StorageIdentity(id: ObjectIdentifier(storage)) }
 
@@ -132,6 +144,8 @@ public struct Region: @unchecked Sendable {
 
     /// The kind of storage behind the region, for diagnostics, tests and a compaction of one's
     /// own (a region carved from a chunk keeps the whole chunk alive).
+    ///
+    /// - Complexity: O(1).
     public var storageKind: StorageKind {
         let real = (storage as? SampledStorage)?.inner ?? storage
         return switch real.kind {

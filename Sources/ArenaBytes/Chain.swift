@@ -138,6 +138,8 @@ public struct Chain: Sendable {
     }
 
     /// Reserves room for `segments` segments, so appending them does not reallocate.
+    ///
+    /// - Complexity: O(segments) when the segment array grows, else O(1).
     @inlinable
     public mutating func reserveCapacity(segments: Int) {
         _tail.reserveCapacity(_tail.count - _tailStart + Swift.max(0, segments - 1))
