@@ -13,9 +13,12 @@
 /// ```
 ///
 /// ### Thread safety
-/// Any thread may allocate, and any thread may drop the last view of a region. The small-region
-/// fast path takes a lock, bumps a pointer and retains the chunk: no jemalloc call unless the
-/// chunk must be refilled. The limit is exact under concurrency.
+/// Any thread may allocate, and any thread may drop the last view of a region. A small region
+/// is carved by a bump pointer from a current chunk, with a reference the carver prepaid (no
+/// atomic increment): under a short spin lock from the arena's one chunk, or with no lock at
+/// all from the calling thread's own chunk when the arena has ``Configuration/threadLocalChunks``
+/// (the shared arena does). jemalloc is called only to refill a chunk or for a large region.
+/// The limit is exact under concurrency.
 ///
 /// ### Lifetime
 /// The jemalloc arena lives while the allocator or any region of it lives, and is destroyed
