@@ -30,7 +30,7 @@ struct ReadLoopTests {
             wire += withUnsafeBytes(of: UInt32(body.count).bigEndian) { Array($0) } + body
             expected.append(body)
         }
-        let writer = Thread {
+        let writer = TestThread {
             var offset = 0
             var pieces = SplitMix64(seed: 7)
             while offset < wire.count {
@@ -69,28 +69,4 @@ struct ReadLoopTests {
         // 450 KB) went through far fewer regions than reads.
         #expect(arena.statistics().allocations - regionsBefore < 20)
     }
-}
-
-/// A POSIX thread running a closure, joined explicitly.
-private final class Thread: @unchecked Sendable {
-    private var thread = pthread_t()
-    private let body: () -> Void
-
-    init(_ body: @escaping () -> Void) {
-        self.body = body
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let code = pthread_create(
-            &thread,
-            nil,
-            { context in
-                let this = Unmanaged<Thread>.fromOpaque(context!).takeRetainedValue()
-                this.body()
-                return nil
-            },
-            context
-        )
-        precondition(code == 0)
-    }
-
-    func join() { pthread_join(thread, nil) }
 }

@@ -1,4 +1,5 @@
 import Arena
+import ArenaTestSupport
 import Synchronization
 import Testing
 
@@ -25,7 +26,7 @@ struct ThreadLocalChunkTests {
         let arena = try ArenaAllocator(.init(name: "tlc-threads", threadLocalChunks: true))
         let local = try arena.allocate(byteCount: 64)
         let box = RegionBox()
-        runOnNewThread {
+        TestThread.run {
             box.region = try! arena.allocate(byteCount: 64)
         }
         let remote = try #require(box.region)
@@ -62,25 +63,4 @@ struct ThreadLocalChunkTests {
 /// A region handed from a thread to the one that joins it (`pthread_join` orders the two).
 private final class RegionBox: @unchecked Sendable {
     var region: Region?
-}
-
-/// Runs `body` on a new POSIX thread and waits for the thread to exit.
-private func runOnNewThread(_ body: @escaping @Sendable () -> Void) {
-    final class Work {
-        let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-    let context = Unmanaged.passRetained(Work(body)).toOpaque()
-    var thread = pthread_t()
-    let code = pthread_create(
-        &thread,
-        nil,
-        { context in
-            let work = Unmanaged<Work>.fromOpaque(context!).takeRetainedValue()
-            work.body()
-            return nil
-        },
-        context
-    )
-    precondition(code == 0)
-    pthread_join(thread, nil)
 }
