@@ -1,7 +1,8 @@
 // swift-tools-version: 6.2
 // arena-kv: a Redis-protocol cache whose keys and values live in an arena. A user of the
 // library in its own package: it depends on swift-arena by relative path, as a user's server
-// would, uses only its public products (ArenaBytes, ArenaNIO) and brings its own dependencies.
+// would, uses only its public products (ArenaBytes, ArenaNIO; Arena's `FaultInjection` SPI for
+// the refusals that tests ask for) and brings its own dependencies.
 import Foundation
 import PackageDescription
 
@@ -46,6 +47,7 @@ let package = Package(
         .target(
             name: "ArenaKV",
             dependencies: [
+                .product(name: "Arena", package: arena),
                 .product(name: "ArenaBytes", package: arena),
                 .product(name: "ArenaNIO", package: arena),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -73,6 +75,7 @@ let package = Package(
             name: "ArenaKVTests",
             dependencies: [
                 "ArenaKV",
+                .product(name: "Arena", package: arena),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],

@@ -28,7 +28,7 @@ extension CommandExecutor {
             }
             switch result {
             case .success(let changed): replies.writeIntegerReply(changed ? 1 : 0)
-            case .failure: rejectWrite(into: &replies)
+            case .failure(let error): rejectWrite(error, into: &replies)
             }
         case .expiretime, .pexpiretime:
             switch state.store.withLockedValue({ $0.timeToLive(of: key) }) {
@@ -56,7 +56,7 @@ extension CommandExecutor {
             }
             switch result {
             case .success(let length): replies.writeIntegerReply(length)
-            case .failure: rejectWrite(into: &replies)
+            case .failure(let error): rejectWrite(error, into: &replies)
             }
         case .strlen:
             replies.writeIntegerReply(state.store.withLockedValue { $0.value(for: key)?.count ?? 0 })
@@ -66,7 +66,7 @@ extension CommandExecutor {
             }
             switch result {
             case .success(let outcome): replies.writeIntegerReply(outcome.stored ? 1 : 0)
-            case .failure: rejectWrite(into: &replies)
+            case .failure(let error): rejectWrite(error, into: &replies)
             }
         case .setex, .psetex:
             let unit: ExpiryUnit = command == .setex ? .seconds : .milliseconds
@@ -78,7 +78,10 @@ extension CommandExecutor {
                         try store.set(key, to: arguments[3], expiry: .after(milliseconds: milliseconds))
                     }
                 }
-                if case .success = result { replies.writeOK() } else { rejectWrite(into: &replies) }
+                switch result {
+                case .success: replies.writeOK()
+                case .failure(let error): rejectWrite(error, into: &replies)
+                }
             }
         case .getdel:
             let value = state.store.withLockedValue { store in
@@ -97,7 +100,8 @@ extension CommandExecutor {
         }
     }
 
-    private func increment(_ key: Bytes, by amount: Int, into replies: inout ByteBuffer) {
+    /// `INCR`, `INCRBY`, `DECR`, `DECRBY`: adds `amount` and replies with the new value.
+    func increment(_ key: Bytes, by amount: Int, into replies: inout ByteBuffer) {
         let result = state.store.withLockedValue { store in
             Result { () throws(IncrementError) in try store.increment(key, by: amount) }
         }
@@ -105,7 +109,7 @@ extension CommandExecutor {
         case .success(let value): replies.writeIntegerReply(value)
         case .failure(.notAnInteger): replies.writeErrorReply("ERR value is not an integer or out of range")
         case .failure(.overflow): replies.writeErrorReply("ERR increment or decrement would overflow")
-        case .failure(.arena): rejectWrite(into: &replies)
+        case .failure(.arena(let error)): rejectWrite(error, into: &replies)
         }
     }
 
@@ -163,7 +167,7 @@ extension CommandExecutor {
         }
         switch result {
         case .success(let changed): replies.writeIntegerReply(changed ? 1 : 0)
-        case .failure: rejectWrite(into: &replies)
+        case .failure(let error): rejectWrite(error, into: &replies)
         }
     }
 
@@ -196,7 +200,7 @@ extension CommandExecutor {
         }
         switch result {
         case .success(let value): replies.writeBulkReply(value)
-        case .failure: rejectWrite(into: &replies)
+        case .failure(let error): rejectWrite(error, into: &replies)
         }
     }
 }

@@ -98,9 +98,12 @@ struct CommandExecutor {
             let result = state.store.withLockedValue { store in
                 Result { () throws(ArenaError) in try store.setAll(arguments[1...]) }
             }
-            if case .success = result { replies.writeOK() } else { rejectWrite(into: &replies) }
+            switch result {
+            case .success: replies.writeOK()
+            case .failure(let error): rejectWrite(error, into: &replies)
+            }
         case .incr:
-            increment(arguments[1], into: &replies)
+            increment(arguments[1], by: 1, into: &replies)
         case .dbsize:
             replies.writeIntegerReply(state.store.withLockedValue { $0.count })
         case .flushall:
@@ -140,10 +143,27 @@ struct CommandExecutor {
         return .proceed
     }
 
-    func rejectWrite(into replies: inout ByteBuffer) {
-        state.rejectedWrites.add(1, ordering: .relaxed)
-        replies.writeErrorReply("OOM command not allowed when used memory > 'maxmemory'.")
+    /// Answers a write that the store's arena refused, which changed nothing.
+    ///
+    /// At the limit (`maxmemory`), Redis's own words. When the allocator itself refused the
+    /// memory (out of memory, or a refusal injected by a test), Redis has no reply, since it
+    /// aborts; this one keeps Redis's `OOM` error code, which clients and `INFO errorstats`
+    /// classify as "refused for lack of memory, retry later", and Redis's phrasing, but does not
+    /// blame `maxmemory`, so that nobody raises the limit for it.
+    func rejectWrite(_ error: ArenaError, into replies: inout ByteBuffer) {
+        if case .limitExceeded = error {
+            state.rejectedWrites.add(1, ordering: .relaxed)
+            replies.writeErrorReply(Self.maxMemoryRefusal)
+        } else {
+            state.failedAllocations.add(1, ordering: .relaxed)
+            replies.writeErrorReply(Self.allocationRefusal)
+        }
     }
+
+    /// The reply to a write past `maxmemory`: Redis's.
+    static let maxMemoryRefusal = "OOM command not allowed when used memory > 'maxmemory'."
+    /// The reply to a write whose memory the allocator refused.
+    static let allocationRefusal = "OOM command not allowed when the allocator refuses memory."
 
     /// `FLUSHALL` and `FLUSHDB` (one database: the same), `ASYNC` or `SYNC` allowed.
     func flush(_ arguments: [Bytes], into replies: inout ByteBuffer) {
@@ -174,8 +194,11 @@ struct CommandExecutor {
                 try store.set(arguments[1], to: arguments[2], condition: options.condition, expiry: options.expiry)
             }
         }
-        guard case .success(let outcome) = result else {
-            rejectWrite(into: &replies)
+        let outcome: (stored: Bool, previous: Bytes?)
+        switch result {
+        case .success(let done): outcome = done
+        case .failure(let error):
+            rejectWrite(error, into: &replies)
             return
         }
         if options.returnPrevious {
@@ -184,20 +207,6 @@ struct CommandExecutor {
             replies.writeOK()
         } else {
             replies.writeNullReply()
-        }
-    }
-
-    // MARK: INCR
-
-    private func increment(_ key: Bytes, into replies: inout ByteBuffer) {
-        let result = state.store.withLockedValue { store in
-            Result { () throws(IncrementError) in try store.increment(key) }
-        }
-        switch result {
-        case .success(let value): replies.writeIntegerReply(value)
-        case .failure(.notAnInteger): replies.writeErrorReply("ERR value is not an integer or out of range")
-        case .failure(.overflow): replies.writeErrorReply("ERR increment or decrement would overflow")
-        case .failure(.arena): rejectWrite(into: &replies)
         }
     }
 

@@ -20,15 +20,30 @@ struct Entry: Sendable {
     /// The whole region.
     let bytes: Bytes
 
-    /// An entry of `key` and `value`, copied into an exact-size region of `arena`.
-    init(key: Bytes, value: UnsafeRawBufferPointer, in arena: ArenaAllocator) throws(ArenaError) {
-        let region = try arena.allocate(byteCount: 4 + key.count + value.count, alignment: 1)
+    /// An entry of `key` and `value` followed by `suffix` (`APPEND`'s joined value), copied into
+    /// an exact-size region of `arena`.
+    ///
+    /// The one allocation of a write: when `arena` refuses it (its limit, or the allocator out
+    /// of memory), this throws before anything is copied, and the caller has changed nothing.
+    ///
+    /// - Throws: the arena's `ArenaError`.
+    init(
+        key: Bytes,
+        value: UnsafeRawBufferPointer,
+        appending suffix: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+        in arena: ArenaAllocator
+    ) throws(ArenaError) {
+        let region = try arena.allocate(byteCount: 4 + key.count + value.count + suffix.count, alignment: 1)
         let base = UnsafeMutableRawPointer(mutating: region.baseAddress)
         base.storeBytes(of: UInt32(key.count).littleEndian, as: UInt32.self)
         key.withUnsafeBytes {
             if let source = $0.baseAddress { (base + 4).copyMemory(from: source, byteCount: $0.count) }
         }
-        if let source = value.baseAddress { (base + 4 + key.count).copyMemory(from: source, byteCount: value.count) }
+        let valueStart = base + 4 + key.count
+        if let source = value.baseAddress { valueStart.copyMemory(from: source, byteCount: value.count) }
+        if let source = suffix.baseAddress {
+            (valueStart + value.count).copyMemory(from: source, byteCount: suffix.count)
+        }
         bytes = Bytes(region)
     }
 

@@ -51,6 +51,7 @@ public final class MetricsPublisher: Sendable {
         gauge("kv_connected_clients", state.clients)
         gauge("kv_commands_processed", state.totalCommands)
         gauge("kv_rejected_writes_oom", state.rejectedWrites.load(ordering: .relaxed))
+        gauge("kv_rejected_writes_allocation", state.failedAllocations.load(ordering: .relaxed))
     }
 
     private func record(_ statistics: ArenaStatistics) {

@@ -72,6 +72,7 @@ struct ServerInfo {
             ("arena_compacted_bytes", "\(compaction.movedBytes)"),
             ("arena_compaction_freed_bytes", "\(compaction.freedBytes)"),
             ("arena_compaction_longest_step_us", "\(state.longestCompaction.load(ordering: .relaxed))"),
+            ("arena_compaction_copies_refused", "\(compaction.copiesRefused)"),
             ("io_arena_reserved", "\(io.bytesReserved)"),
             ("io_arena_pinned_bytes", "\(io.pinnedBytes)"),
             ("arena_sample_interval", "\(state.storeArena.configuration.sampleInterval ?? 0)"),
@@ -83,6 +84,23 @@ struct ServerInfo {
                 ("jemalloc_arena_active", "\(jemalloc.activeBytes)"),
                 ("jemalloc_arena_resident", "\(jemalloc.resident)"),
                 ("jemalloc_arena_dirty", "\(jemalloc.dirtyBytes)"),
+            ]
+        }
+        var stats: [(String, String)] = [
+            ("total_connections_received", "\(state.connectionsReceived.load(ordering: .relaxed))"),
+            ("total_commands_processed", "\(state.totalCommands)"),
+            ("rejected_writes_oom", "\(state.rejectedWrites.load(ordering: .relaxed))"),
+            ("rejected_writes_allocation", "\(state.failedAllocations.load(ordering: .relaxed))"),
+            ("protocol_errors", "\(state.protocolErrors.load(ordering: .relaxed))"),
+        ]
+        if let faults = state.configuration.faults, let (store, io) = state.faultCounts {
+            // For tests only (ARENA_KV_FAIL_RATE): the backend allocations asked for and refused.
+            stats += [
+                (
+                    "fault_injection_store",
+                    "rate=\(faults.storeRate),attempts=\(store.attempts),refused=\(store.refused)"
+                ),
+                ("fault_injection_io", "rate=\(faults.ioRate),attempts=\(io.attempts),refused=\(io.refused)"),
             ]
         }
         return [
@@ -99,15 +117,7 @@ struct ServerInfo {
             ),
             ("clients", [("connected_clients", "\(state.clients)")]),
             ("memory", memory),
-            (
-                "stats",
-                [
-                    ("total_connections_received", "\(state.connectionsReceived.load(ordering: .relaxed))"),
-                    ("total_commands_processed", "\(state.totalCommands)"),
-                    ("rejected_writes_oom", "\(state.rejectedWrites.load(ordering: .relaxed))"),
-                    ("protocol_errors", "\(state.protocolErrors.load(ordering: .relaxed))"),
-                ]
-            ),
+            ("stats", stats),
             (
                 "replication",
                 [

@@ -30,6 +30,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// The mean bytes between two sampled regions of each arena, for `MEMORY PROFILE`; `nil`
     /// leaves sampling off unless the environment variable `ARENA_SAMPLE_INTERVAL` sets it.
     public var sampleInterval: Int?
+    /// Allocations refused on purpose, for tests only (see ``InjectedFaults``); `nil`, the
+    /// default, refuses none.
+    package var faults: InjectedFaults?
 
     /// Creates a configuration; the defaults are the command line's.
     public init(
@@ -77,6 +80,8 @@ public final class ServerState: Sendable {
     let connectedClients = Atomic<Int>(0)
     /// Writes refused because the store was full.
     let rejectedWrites = Atomic<Int>(0)
+    /// Writes refused because the allocator refused their memory (out of memory, or injected).
+    let failedAllocations = Atomic<Int>(0)
     /// Connections closed for a protocol error or a buffer limit.
     let protocolErrors = Atomic<Int>(0)
     /// The longest compaction step so far, in microseconds (it holds the store's lock).
@@ -107,6 +112,7 @@ public final class ServerState: Sendable {
         ioSettings.sampleInterval = configuration.sampleInterval
         storeArena = try ArenaAllocator(storeSettings)
         ioArena = try ArenaAllocator(ioSettings)
+        configuration.faults?.apply(store: storeArena, io: ioArena)
         store = NIOLockedValueBox(Store(arena: storeArena, clock: clock))
         parser = RequestParser(maximumBulkLength: configuration.maxBulkLength)
         startedAt = clock()

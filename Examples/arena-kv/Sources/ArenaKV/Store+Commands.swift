@@ -62,47 +62,6 @@ extension Store {
         _ = try set(key, to: value, condition: .ifPresent, expiry: .none)
         return true
     }
-
-    /// Appends `suffix` to `key`'s value (an absent key is empty), keeping its time to live.
-    ///
-    /// - Returns: the new length.
-    mutating func append(_ suffix: Bytes, to key: Bytes) throws(ArenaError) -> Int {
-        guard let value = value(for: key) else {
-            _ = try set(key, to: suffix)
-            return suffix.count
-        }
-        var joined = BytesMut(capacity: value.count + suffix.count)
-        joined.append(contentsOf: value)
-        joined.append(contentsOf: suffix)
-        _ = try set(key, to: joined.freeze(), expiry: .keep)
-        return value.count + suffix.count
-    }
-
-    /// Adds `amount` to `key`'s decimal value (absent: 0), keeping its time to live, as `INCRBY`.
-    mutating func increment(_ key: Bytes, by amount: Int) throws(IncrementError) -> Int {
-        var current = 0
-        if let value = value(for: key) {
-            guard let parsed = Int(decimal: value) else { throw .notAnInteger }
-            current = parsed
-        }
-        let (next, overflow) = current.addingReportingOverflow(amount)
-        guard !overflow else { throw .overflow }
-        do {
-            _ = try set(key, to: Bytes(text: String(next)), expiry: .keep)
-        } catch {
-            throw .arena(error)
-        }
-        return next
-    }
-}
-
-extension Bytes {
-    /// A view of `text`'s UTF-8 bytes (in the shared arena).
-    init(text: String) {
-        var writer = BytesMut(capacity: text.utf8.count)
-        writer.append(contentsOf: text.utf8)
-        self = writer.freeze()
-    }
 }
 
 /// Milliseconds since the Unix epoch (`CLOCK_REALTIME`): what `EXAT`, `PXAT`, `EXPIREAT` and

@@ -150,9 +150,15 @@ public struct Store: Sendable {
         }
     }
 
-    /// Adds one to the decimal integer under `key` (0 when absent), keeping its time to live,
-    /// as `INCR` does.
-    public mutating func increment(_ key: Bytes) throws(IncrementError) -> Int {
+    /// Adds `amount` (1 by default) to the decimal integer under `key` (0 when absent), keeping
+    /// its time to live, as `INCR`, `INCRBY`, `DECR` and `DECRBY` do.
+    ///
+    /// The new value is formatted on the stack and copied into the store's arena once: the
+    /// only allocation. When the arena refuses it, the old value stays as it was.
+    ///
+    /// - Throws: ``IncrementError/notAnInteger`` or ``IncrementError/overflow`` (nothing
+    ///   changes), or ``IncrementError/arena(_:)`` with the arena's error (nothing changes).
+    public mutating func increment(_ key: Bytes, by amount: Int = 1) throws(IncrementError) -> Int {
         let current: Int
         if let value = value(for: key) {
             guard let parsed = Int(decimal: value) else { throw .notAnInteger }
@@ -160,7 +166,7 @@ public struct Store: Sendable {
         } else {
             current = 0
         }
-        let (next, overflow) = current.addingReportingOverflow(1)
+        let (next, overflow) = current.addingReportingOverflow(amount)
         if overflow { throw .overflow }
         var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
         do {
@@ -173,6 +179,27 @@ public struct Store: Sendable {
             throw .arena(error)
         }
         return next
+    }
+
+    /// Appends `suffix` to `key`'s value (an absent key is empty), keeping its time to live, as
+    /// `APPEND` does.
+    ///
+    /// The joined value is copied into the store's arena in one allocation, straight from the
+    /// old value and `suffix`: when the arena refuses it, the old value stays as it was.
+    ///
+    /// - Returns: the new length.
+    /// - Throws: the arena's error; the store is unchanged.
+    public mutating func append(_ suffix: Bytes, to key: Bytes) throws(ArenaError) -> Int {
+        if !deadlines.isEmpty { _ = removeIfExpired(key) }
+        let slot = table.find(key)
+        let value = slot.map { table[$0].unsafelyUnwrapped.value } ?? Bytes()
+        let entry = try value.withUnsafeBytes { old throws(ArenaError) in
+            try suffix.withUnsafeBytes { added throws(ArenaError) in
+                try Entry(key: key, value: old, appending: added, in: arena)
+            }
+        }
+        put(entry, at: slot, expiry: .keep)
+        return value.count + suffix.count
     }
 
     /// Removes `key`; whether it was there (and had not expired).
@@ -381,8 +408,9 @@ extension Store {
     /// Between steps the store serves requests as usual. An entry overwritten or removed in the
     /// meantime is left alone (it is no longer in the table); a key added meanwhile may be
     /// missed (it sits in the chunk being carved anyway); when the table grows while the pass
-    /// gathers, gathering starts over. When the arena is full the pass ends early; nothing is
-    /// lost, since an entry is replaced only by a finished copy.
+    /// gathers, gathering starts over. When the arena is full the pass ends early; when the
+    /// allocator refuses one copy (out of memory), that entry stays where it is and the pass
+    /// goes on. Nothing is lost either way, since an entry is replaced only by a finished copy.
     public mutating func compactionStep(slots budget: Int = 4096) -> CompactionReport? {
         guard var current = pass else { return nil }
         pass = nil
@@ -443,10 +471,16 @@ extension Store {
                 let moved: Entry
                 do {
                     moved = Entry(bytes: try stored.bytes.compacted())
-                } catch {
+                } catch .limitExceeded {
+                    // Full: every other copy would be refused too.
                     pass.report.stoppedByLimit = true
                     pass.groups = []
                     return
+                } catch {
+                    // The allocator refused this copy (out of memory): the entry stays where
+                    // it is, as it was, and a later pass tries again.
+                    pass.report.copiesRefused += 1
+                    continue
                 }
                 table[slot] = moved
                 release(stored)
@@ -489,6 +523,9 @@ public struct CompactionReport: Equatable, Sendable {
     public var freedBytes = 0
     /// Whether a pass stopped early because the arena was full.
     public var stoppedByLimit = false
+    /// Entries left where they were because the allocator refused their copy (out of memory,
+    /// not the limit); a later pass tries them again.
+    public var copiesRefused = 0
 
     /// Adds `other` to these totals.
     mutating func add(_ other: CompactionReport) {
@@ -496,6 +533,7 @@ public struct CompactionReport: Equatable, Sendable {
         movedBytes += other.movedBytes
         freedBytes += other.freedBytes
         stoppedByLimit = stoppedByLimit || other.stoppedByLimit
+        copiesRefused += other.copiesRefused
     }
 }
 

@@ -104,7 +104,7 @@ struct ArenaKVCommand: ParsableCommand {
     }
 
     func run() throws {
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             host: host,
             port: port,
             maxMemory: maxmemory,
@@ -115,6 +115,15 @@ struct ArenaKVCommand: ParsableCommand {
             compaction: compaction,
             sampleInterval: sampleInterval
         )
+        // For tests only, and so not an option: allocations refused on purpose (InjectedFaults).
+        do {
+            configuration.faults = try InjectedFaults.fromProcessEnvironment()
+        } catch {
+            Self.fail(error.description, status: 2)
+        }
+        if let faults = configuration.faults {
+            Self.warn("arena-kv: refusing allocations on purpose, for tests only (\(faults.description))")
+        }
         // The endpoint bootstraps the metrics system, so it comes first.
         var endpoint: PrometheusEndpoint?
         if let metricsPort {
@@ -137,6 +146,7 @@ struct ArenaKVCommand: ParsableCommand {
         try server.shutdown()
         endpoint?.close()
         let name = stop.received.map { $0 == SIGINT ? "SIGINT" : "SIGTERM" } ?? "close"
+        if let summary = server.state.faultSummary { Self.say("arena-kv: \(summary)") }
         Self.say("arena-kv: shut down on \(name) after \(server.state.totalCommands) commands")
     }
 
@@ -161,6 +171,11 @@ struct ArenaKVCommand: ParsableCommand {
     /// Prints a line on standard output, at once (unbuffered, so a supervisor sees it).
     static func say(_ line: String) {
         writeAll(STDOUT_FILENO, line + "\n")
+    }
+
+    /// Prints a line on standard error, at once.
+    static func warn(_ line: String) {
+        writeAll(STDERR_FILENO, line + "\n")
     }
 
     /// Prints `arena-kv: message` on standard error and exits with `status`.

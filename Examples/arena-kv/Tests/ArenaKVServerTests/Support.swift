@@ -103,13 +103,15 @@ enum Tool {
     }
 
     /// Starts `executable arguments…` with standard input from `stdinPath` and standard output and
-    /// error into the given files, with no inherited jemalloc settings.
+    /// error into the given files, with no inherited jemalloc settings, and `extraEnvironment`
+    /// on top of the test process's environment.
     static func spawn(
         _ executable: String,
         _ arguments: [String],
         stdinPath: String,
         stdoutPath: String,
-        stderrPath: String
+        stderrPath: String,
+        extraEnvironment: [String: String] = [:]
     ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -120,6 +122,7 @@ enum Tool {
         var environment = ProcessInfo.processInfo.environment
         environment["MALLOC_CONF"] = nil
         environment["LD_PRELOAD"] = nil
+        environment.merge(extraEnvironment) { $1 }
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -244,9 +247,10 @@ final class KVServer {
         self.scratch = scratch
     }
 
-    /// Starts `arena-kv --port 0 arguments…` and waits (up to 60 s) until it says it listens.
-    /// Throws, with what it printed, if it exits first or takes longer.
-    static func start(_ arguments: [String] = []) throws -> KVServer {
+    /// Starts `arena-kv --port 0 arguments…`, with `environment` added to the test process's,
+    /// and waits (up to 60 s) until it says it listens. Throws, with what it printed, if it
+    /// exits first or takes longer.
+    static func start(_ arguments: [String] = [], environment: [String: String] = [:]) throws -> KVServer {
         let executable = try Tool.resolve("arena-kv")
         let scratch = try ScratchDirectory("arena-kv-server")
         let stdoutPath = scratch.file("stdout")
@@ -258,7 +262,8 @@ final class KVServer {
                 ["--port", "0"] + arguments,
                 stdinPath: "/dev/null",
                 stdoutPath: stdoutPath,
-                stderrPath: stderrPath
+                stderrPath: stderrPath,
+                extraEnvironment: environment
             )
         } catch {
             scratch.remove()

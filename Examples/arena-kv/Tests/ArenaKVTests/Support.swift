@@ -15,9 +15,10 @@ final class ManualClock: Sendable {
     func advance(milliseconds: Int64) { now.add(milliseconds, ordering: .relaxed) }
 }
 
-/// A store on an arena of its own, with an optional limit and a manual clock.
-func makeStore(limit: Int? = nil, clock: ManualClock = ManualClock()) throws -> TestStore {
-    let arena = try ArenaAllocator(.init(name: "kv-test", limit: limit))
+/// A store on an arena of its own, with an optional limit, a manual clock and the arena's
+/// default chunk size (64 KiB) unless given.
+func makeStore(limit: Int? = nil, clock: ManualClock = ManualClock(), chunkSize: Int = 64 << 10) throws -> TestStore {
+    let arena = try ArenaAllocator(.init(name: "kv-test", chunkSize: chunkSize, limit: limit))
     return TestStore(Store(arena: arena, clock: { clock.read() }))
 }
 
@@ -40,7 +41,11 @@ final class TestStore {
     func compact() -> CompactionReport { store.compact() }
     func startCompactionIfWorthIt() -> Bool { store.startCompactionIfWorthIt() }
     func compactionStep(slots: Int) -> CompactionReport? { store.compactionStep(slots: slots) }
-    func increment(_ key: Bytes) throws(IncrementError) -> Int { try store.increment(key) }
+    func increment(_ key: Bytes, by amount: Int = 1) throws(IncrementError) -> Int {
+        try store.increment(key, by: amount)
+    }
+    func append(_ suffix: Bytes, to key: Bytes) throws(ArenaError) -> Int { try store.append(suffix, to: key) }
+    func startCompaction() -> Bool { store.startCompaction() }
     func setAll(_ pairs: ArraySlice<Bytes>) throws(ArenaError) { try store.setAll(pairs) }
     func removeAll() { store.removeAll() }
     func keys(where isIncluded: (UnsafeRawBufferPointer) -> Bool = { _ in true }) -> [Bytes] {
