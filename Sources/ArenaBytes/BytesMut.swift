@@ -6,10 +6,11 @@
 ///
 /// ```swift
 /// var buffer = BytesMut(capacity: 16 << 10)
+/// // Read from a file descriptor straight into the arena.
 /// let read = buffer.withUnsafeMutableUninitializedCapacity { spare in
-///     Glibc.read(fd, spare.baseAddress, spare.count)   // straight into the arena
+///     max(0, Glibc.read(fd, spare.baseAddress, spare.count))
 /// }
-/// let frame = buffer.split(to: 64).freeze()            // zero-copy
+/// let frame = buffer.split(to: 64).freeze()  // zero-copy
 /// ```
 ///
 /// ### Layout

@@ -11,8 +11,10 @@ public import Darwin
 ///
 /// ```swift
 /// var message: Chain = [header, body]
-/// let length = message.readInteger(as: UInt32.self)   // may span both segments
-/// let whole = message.flattened()                      // zero-copy if they are adjacent
+/// // The integer may span both segments.
+/// let length = message.readInteger(as: UInt32.self)
+/// // The rest as one view: no copy when the segments are adjacent.
+/// let rest = message.flattened()
 /// ```
 ///
 /// ### Layout
