@@ -6,7 +6,7 @@ public import Musl
 public import Darwin
 #endif
 
-/// Many `Bytes` views read as one sequence of bytes, without copying them together: a message
+/// Many ``Bytes`` views read as one sequence of bytes, without copying them together: a message
 /// made of several packets, a header and a body from different buffers.
 ///
 /// ```swift

@@ -53,7 +53,7 @@ public import NIOCore
 /// - When the arena refuses memory (its limit), the read is kept as NIO gave it and the
 ///   connection pauses until the memory is there: nothing is lost, nothing reordered.
 ///
-/// ### Pausing: one owner of `autoRead`
+/// ### Pausing: one owner of autoRead
 /// The handler is the only one to set the channel's `autoRead`. It keeps a set of
 /// ``ReadPauseReasons``: ``ReadPauseReasons/memory`` is its own (the two limits above); a handler
 /// after it that must stop the reading for a reason of its own, a peer that does not read its
