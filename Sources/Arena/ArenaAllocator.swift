@@ -237,7 +237,10 @@ public final class ArenaAllocator: Sendable {
     }
 
     /// The bytes the arena holds now (live and cached chunks, dedicated blocks): the figure its
-    /// limit bounds, and ``ArenaStatistics/bytesReserved`` without the cost of `statistics()`.
+    /// limit bounds.
+    ///
+    /// It is the ``ArenaStatistics/bytesReserved`` figure of ``statistics()``, read without
+    /// gathering the other statistics.
     ///
     /// - Complexity: O(1), one relaxed atomic load; cheap enough for every request.
     public var bytesReserved: Int {

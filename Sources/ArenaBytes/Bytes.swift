@@ -9,7 +9,7 @@
 /// writer.append(contentsOf: "hello".utf8)
 /// var frame = writer.freeze()
 /// let length = frame.readInteger(as: UInt32.self)  // 5
-/// let body = frame.readBytes(Int(length!))           // "hello", same memory
+/// let body = frame.readBytes(Int(length!))  // "hello", same memory
 /// ```
 ///
 /// ### Layout
@@ -217,8 +217,8 @@ extension Bytes {
     /// view does.
     ///
     /// ```swift
-    /// let key = frame.slice(4..<24)            // keeps the frame's 64 KiB chunk alive
-    /// cache[key] = try value.compacted()       // keeps about value.count bytes alive
+    /// let value = frame.slice(4..<24)  // keeps the frame's 64 KiB chunk alive
+    /// cache[key] = try value.compacted()  // keeps about its 20 bytes alive
     /// ```
     ///
     /// - Throws: `ArenaError.limitExceeded` when the copy would pass the arena's limit,

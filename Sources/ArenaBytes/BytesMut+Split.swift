@@ -86,8 +86,10 @@ extension BytesMut {
     ///
     /// ```swift
     /// let frozen = writer.freeze()
-    /// send(frozen)                                   // copies go, and come back
-    /// if var again = BytesMut(reclaiming: consume frozen) { again.removeAll(keepingCapacity: true) }
+    /// send(frozen)  // returns when the copies it made are gone
+    /// if var again = BytesMut(reclaiming: consume frozen) {
+    ///     again.removeAll(keepingCapacity: true)
+    /// }
     /// ```
     ///
     /// - Complexity: O(1).

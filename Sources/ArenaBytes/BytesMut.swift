@@ -1,15 +1,23 @@
 /// The one writer of a byte range in an arena: growable, splittable, and frozen into `Bytes`
 /// in O(1).
 ///
+/// Use it wherever bytes are produced: a connection's receive buffer that `read(2)` fills, a
+/// message being encoded. Finished parts are split off its front and frozen into ``Bytes``
+/// views to pass on or keep, while the writer goes on writing after them.
+///
 /// `BytesMut` is `~Copyable`: exactly one value owns its range, so writes need no
-/// copy-on-write check, and `consuming func freeze()` ends the writer at compile time.
+/// copy-on-write check, and ``freeze()``, a consuming method, ends the writer at compile time.
 ///
 /// ```swift
 /// var buffer = BytesMut(capacity: 16 << 10)
-/// let read = buffer.withUnsafeMutableUninitializedCapacity { spare in
-///     Glibc.read(fd, spare.baseAddress, spare.count)   // straight into the arena
+/// // Read from a file descriptor straight into the arena.
+/// buffer.withUnsafeMutableUninitializedCapacity { spare in
+///     max(0, Glibc.read(fd, spare.baseAddress, spare.count))
 /// }
-/// let frame = buffer.split(to: 64).freeze()            // zero-copy
+/// // Hand on each whole 64-byte record, without copying it.
+/// while buffer.count >= 64 {
+///     records.append(buffer.split(to: 64).freeze())
+/// }
 /// ```
 ///
 /// ### Layout

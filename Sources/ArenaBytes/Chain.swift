@@ -6,13 +6,15 @@ public import Musl
 public import Darwin
 #endif
 
-/// Many `Bytes` views read as one sequence of bytes, without copying them together: a message
+/// Many ``Bytes`` views read as one sequence of bytes, without copying them together: a message
 /// made of several packets, a header and a body from different buffers.
 ///
 /// ```swift
 /// var message: Chain = [header, body]
-/// let length = message.readInteger(as: UInt32.self)   // may span both segments
-/// let whole = message.flattened()                      // zero-copy if they are adjacent
+/// // The integer may span both segments.
+/// let length = message.readInteger(as: UInt32.self)
+/// // The rest as one view: no copy when the segments are adjacent.
+/// let rest = message.flattened()
 /// ```
 ///
 /// ### Layout

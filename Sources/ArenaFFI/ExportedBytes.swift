@@ -11,7 +11,8 @@ public import ArenaBytes
 ///  +-------------------+-------------------+-------------------+
 ///    |                                        |
 ///    v                                        v
-///  the view's own bytes (no copy)           registry entry: Bytes + reference count
+///  the view's own bytes (no copy)           registry entry:
+///                                           Bytes + reference count
 /// ```
 ///
 /// ### Sharing

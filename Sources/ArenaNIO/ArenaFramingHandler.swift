@@ -6,15 +6,26 @@ public import NIOCore
 /// of a pipeline, with a ``ByteFrameDecoder`` saying where frames end.
 ///
 /// ```swift
-/// let arena = try ArenaAllocator(.init(name: "requests", limit: 256 << 20))
+/// let arena = try ArenaAllocator(
+///     .init(name: "requests", limit: 256 << 20)
+/// )
 /// let backpressure = ArenaReadBackpressure(arena: arena)
 /// ServerBootstrap(group: group).childChannelInitializer { channel in
 ///     channel.eventLoop.makeCompletedFuture {
-///         let decoder = LengthPrefixedFrameDecoder(lengthType: UInt32.self, maximumFrameLength: 1 << 20)
-///         try channel.pipeline.syncOperations.addHandler(
-///             ArenaFramingHandler(decoder: decoder, arena: arena, maxBufferedBytes: 2 << 20, backpressure: backpressure)
+///         let decoder = LengthPrefixedFrameDecoder(
+///             lengthType: UInt32.self,
+///             maximumFrameLength: 1 << 20
 ///         )
-///         try channel.pipeline.syncOperations.addHandler(MyRequestHandler())  // InboundIn = Bytes
+///         let framing = ArenaFramingHandler(
+///             decoder: decoder,
+///             arena: arena,
+///             maxBufferedBytes: 2 << 20,
+///             backpressure: backpressure
+///         )
+///         try channel.pipeline.syncOperations.addHandlers([
+///             framing,
+///             MyRequestHandler(),  // its InboundIn is Bytes
+///         ])
 ///     }
 /// }
 /// ```
@@ -25,7 +36,7 @@ public import NIOCore
 ///  +-----------------+        +---------+---------+------+-------------+
 ///  | bytes of a read |  -->   | frame 1 | frame 2 | part |    spare    |
 ///  +-----------------+ copy   +---------+---------+------+-------------+
-///                               Bytes     Bytes     ^ waits for the next read
+///                               Bytes     Bytes     ^ waits for more bytes
 /// ```
 /// Each read is copied once into the connection's receive buffer; frames are cut off its front
 /// without copying and passed on as views of it. When the frames are gone, the next read that
@@ -42,7 +53,7 @@ public import NIOCore
 /// - When the arena refuses memory (its limit), the read is kept as NIO gave it and the
 ///   connection pauses until the memory is there: nothing is lost, nothing reordered.
 ///
-/// ### Pausing: one owner of `autoRead`
+/// ### Pausing: one owner of autoRead
 /// The handler is the only one to set the channel's `autoRead`. It keeps a set of
 /// ``ReadPauseReasons``: ``ReadPauseReasons/memory`` is its own (the two limits above); a handler
 /// after it that must stop the reading for a reason of its own, a peer that does not read its
@@ -51,10 +62,25 @@ public import NIOCore
 /// again, so the memory pause and the writability pause cannot undo each other.
 ///
 /// ```swift
-/// let framing = ArenaFramingHandler(decoder: decoder, arena: arena, maxBufferedBytes: 1 << 20)
-/// try channel.pipeline.syncOperations.addHandlers([framing, MyRequestHandler(framing: framing)])
-/// // in MyRequestHandler.channelWritabilityChanged(context:):
-/// //     context.channel.isWritable ? framing.resumeReading(.writability) : framing.pauseReading(.writability)
+/// let framing = ArenaFramingHandler(
+///     decoder: decoder,
+///     arena: arena,
+///     maxBufferedBytes: 1 << 20
+/// )
+/// try channel.pipeline.syncOperations.addHandlers([
+///     framing,
+///     MyRequestHandler(framing: framing),
+/// ])
+///
+/// // In MyRequestHandler, which keeps `framing`:
+/// func channelWritabilityChanged(context: ChannelHandlerContext) {
+///     if context.channel.isWritable {
+///         framing.resumeReading(.writability)
+///     } else {
+///         framing.pauseReading(.writability)
+///     }
+///     context.fireChannelWritabilityChanged()
+/// }
 /// ```
 ///
 /// A pause stops the reads, not the frames: the frames of the bytes already received are still

@@ -7,10 +7,21 @@ import Synchronization
 /// the paused connections resume.
 ///
 /// ```swift
-/// let arena = try ArenaAllocator(.init(name: "requests", limit: 256 << 20))
-/// let backpressure = ArenaReadBackpressure(arena: arena, high: .fractionOfLimit(0.75), low: .fractionOfLimit(0.5))
-/// // one handler per connection, all with the same `backpressure`:
-/// ArenaFramingHandler(decoder: decoder, arena: arena, maxBufferedBytes: 1 << 20, backpressure: backpressure)
+/// let arena = try ArenaAllocator(
+///     .init(name: "requests", limit: 256 << 20)
+/// )
+/// let backpressure = ArenaReadBackpressure(
+///     arena: arena,
+///     high: .fractionOfLimit(0.75),
+///     low: .fractionOfLimit(0.5)
+/// )
+/// // One handler per connection, all with the same `backpressure`:
+/// ArenaFramingHandler(
+///     decoder: decoder,
+///     arena: arena,
+///     maxBufferedBytes: 1 << 20,
+///     backpressure: backpressure
+/// )
 /// ```
 ///
 /// A server under a memory squeeze thus slows its readers instead of failing requests: the

@@ -11,8 +11,12 @@ public import ArenaBytes
 /// ```
 ///
 /// ```swift
-/// // A 4-byte big-endian length counting the body only; frames of up to 1 MiB; yields bodies.
-/// let decoder = LengthPrefixedFrameDecoder(lengthType: UInt32.self, maximumFrameLength: 1 << 20)
+/// // A 4-byte big-endian length that counts the body only, bodies of up
+/// // to 1 MiB; yields the bodies.
+/// let decoder = LengthPrefixedFrameDecoder(
+///     lengthType: UInt32.self,
+///     maximumFrameLength: 1 << 20
+/// )
 /// ```
 ///
 /// Frames come out as `Bytes` over the receive buffer's memory: nothing is copied.

@@ -6,7 +6,8 @@
 /// each other: reading resumes only when the last reason is gone.
 ///
 /// ```swift
-/// // In the request handler after the framing handler, given that handler at setup:
+/// // In the request handler after the framing handler, which was given
+/// // that handler (`framing`) at setup:
 /// func channelWritabilityChanged(context: ChannelHandlerContext) {
 ///     if context.channel.isWritable {
 ///         framing.resumeReading(.writability)

@@ -6,14 +6,19 @@
 /// ### Layout of the document
 /// ```
 /// {"jemalloc": {
-///    "version": "5.3.0-…",                        general information (omitted with "g")
-///    "arenas": {"page": 4096, "bin": [{"size", "nregs", "slab_size"}, …], "lextent": [{"size"}, …]},
-///    "stats": {"allocated", "active", "metadata", "resident", "mapped", "retained", …},
+///    "version": "5.3.0-…",     general information (omitted with "g")
+///    "arenas": {"page": 4096,  general information (omitted with "g")
+///      "bin": [{"size", "nregs", "slab_size"}, …],
+///      "lextent": [{"size"}, …]},
+///    "stats": {"allocated", "active", "metadata", "resident", "mapped",
+///      "retained", …},
 ///    "stats.arenas": {
-///      "merged": {…},                             all arenas summed (omitted with "m")
-///      "destroyed": {…},                          destroyed arenas summed (omitted with "d")
-///      "0": {"pactive", "small": {"allocated"}, "large": {…}, "bins": [{"curregs", "curslabs"}, …],
-///            "lextents": [{"curlextents"}, …], …} one per arena (omitted with "a")
+///      "merged": {…},          all arenas summed (omitted with "m")
+///      "destroyed": {…},       destroyed arenas summed (omitted with "d")
+///      "0": {                  one per arena (omitted with "a")
+///        "pactive", "small": {"allocated"}, "large": {…},
+///        "bins": [{"curregs", "curslabs"}, …],
+///        "lextents": [{"curlextents"}, …], …}
 ///    }}}
 /// ```
 /// Sections printed away with `malloc_stats_print`'s omission letters are `nil` or empty here,

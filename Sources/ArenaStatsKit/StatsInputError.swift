@@ -3,8 +3,10 @@ import ArenaToolSupport
 /// Why a statistics document could not be read: one line naming the input and the problem.
 ///
 /// ```
-/// dump.json: truncated JSON: the input ends inside an object at line 1, column 4096
+/// dump.json: cannot open: No such file or directory
 /// ```
+///
+/// or `dump.json: truncated JSON: the input ends inside an object at line 1, column 4096`.
 ///
 /// The command-line tool prints it after `arena-stats: ` and exits with code 2.
 package struct StatsInputError: Error, Sendable, Equatable, CustomStringConvertible {
