@@ -299,6 +299,30 @@ def targets(rows):
                "DESIGN/issue 3: growth to 64 MiB >= 2x [UInt8]")
     throughput("BytesMut.append(contentsOf:)", "ByteBuffer.writeBytes", 2.0,
                "DESIGN/issue 3: growth to 64 MiB >= 2x ByteBuffer")
+
+    # Issue 14: fast paths where users start.
+    explicit = "BytesMut(capacity:in: arena)"
+    within("1a", bytes_mut, "1a", explicit, 1.1,
+           "issue 14: default BytesMut(capacity:) within 1.1x of the explicit arena's")
+    speedup("1a", bytes_mut, "malloc+free", 1.0, "issue 14: default BytesMut(capacity:) no slower than malloc+free")
+    chain_frame, contiguous_frame = "Chain.readContiguousBytes(64)", "ByteBuffer.readSlice(length: 64) (contiguous)"
+    within("8b", chain_frame, "8b", contiguous_frame, 1.5,
+           "issue 14: 64 B frames from a 2-segment Chain within 1.5x of a contiguous ByteBuffer.readSlice")
+    frames = find(rows, "8b", chain_frame)
+    regions = frames.per_op("arenaAllocations", 50) if frames else None
+    text = ("issue 14: Chain frames allocate only when they straddle segments (1 frame in 64 here): "
+            "arena regions per frame <= 1/64")
+    if regions is None:
+        out.append((text, None, "not measured in this run"))
+    else:
+        out.append((text, regions <= 1 / 64 + 1e-9,
+                    f"{regions:.4f} regions per frame (median batch): a straddling copy every "
+                    f"{'-' if regions == 0 else f'{1 / regions:.0f}'} frames (need <= 0.0156)"))
+    nio_copy = "ByteBuffer(bytes: array) (copy)"
+    speedup("10", "ByteBuffer(bytes) (one copy)", nio_copy, 1.0,
+            "issue 14: ByteBuffer(bytes) no slower than NIO's ByteBuffer(bytes: array)")
+    speedup("10", "ByteBuffer(chain) (one copy)", nio_copy, 1.0,
+            "issue 14: ByteBuffer(chain) (2 segments) no slower than NIO's ByteBuffer(bytes: array)")
     return out
 
 
