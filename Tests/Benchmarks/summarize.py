@@ -607,10 +607,11 @@ def tokio_report(rows, runs_rows, directories):
         clock = "CPU"
         if tokio_id == "W10":
             # On a loaded machine tokio's two threads may run by turns for most of a 300 ms
-            # repetition: then each clone costs what an uncontended one does (W10-1t), and the
-            # figure says nothing about two cores sharing one count.
+            # repetition: then each clone costs about what an uncontended one does (W10-1t), and
+            # the figure says little about two cores sharing one count. A contended clone costs
+            # far more: our workload 7 measured 1.8-5x our uncontended clone (2a) in four runs.
             alone = [found["W10-1t"]["cpu"] for _, found in ran if "W10-1t" in found]
-            if alone and cpu < 1.25 * median(alone):
+            if alone and cpu < 1.5 * median(alone):
                 lines.append(f"      caution: tokio's threads hardly overlapped in this run ({cpu:.2f} ns per clone "
                              f"against {median(alone):.2f} ns on one thread, W10-1t): not a contended figure")
                 clock = "CPU; threads hardly overlapped"
