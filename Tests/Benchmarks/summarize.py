@@ -464,7 +464,7 @@ ENVIRONMENT = "environment.txt"
 # workload id, our implementation, what tokio does, where the two differ). Ratios are tokio's
 # time / ours, so above 1 means ours is faster (for GB/s: our throughput / tokio's).
 # tokio's figure is its CPU-time median (its primary figure), set against our wall-clock median:
-# our samples are batches of 0.1-15 ms, and the median batch is rarely preempted, while each of
+# our samples are batches of 0.1-16 ms, and the median batch is rarely preempted, while each of
 # tokio's repetitions lasts about 300 ms and, on a loaded machine, its wall clock includes the
 # time other processes took (wall/CPU above 1.3 on this 2-core machine under load 5). tokio's
 # wall-clock median is shown beside it.
