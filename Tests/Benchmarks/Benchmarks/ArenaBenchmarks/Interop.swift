@@ -5,7 +5,8 @@
 //   `write` (what code without a chain does). /dev/null costs the kernel no copy, so the figures
 //   are the syscall plus what each side does in user space.
 // - 10: a 4 KiB ByteBuffer turned into `Bytes` (zero-copy, keeps the buffer's storage) and a
-//   `Bytes` turned into a ByteBuffer (one copy), against ByteBuffer -> [UInt8] and back; and
+//   `Bytes` or a 2-segment `Chain` turned into a ByteBuffer (one copy), against
+//   ByteBuffer -> [UInt8] and NIO's own `ByteBuffer(bytes: array)`; and
 //   what `Data(Bytes)` costs now that it copies (a `Data` that writes in place must never reach
 //   memory other views read), against `Data([UInt8])`.
 
@@ -96,6 +97,16 @@ func registerInterop() {
         withSlot(ByteBuffer()) { slot in
             measure(benchmark, ops: conversionsPerBatch, arena: .shared) {
                 for _ in 0..<conversionsPerBatch { slot.pointee = ByteBuffer(bytes) }
+            }
+        }
+    }
+    // The 4 KiB of workload 8's chain (two segments of about 2 KiB, not adjacent), copied into
+    // one buffer: a capacity check and one copy per segment.
+    register(conversions, .oursVariant, "ByteBuffer(chain) (one copy)", arena: true) { benchmark in
+        let chain = twoSegmentChain()
+        withSlot(ByteBuffer()) { slot in
+            measure(benchmark, ops: conversionsPerBatch, arena: .shared) {
+                for _ in 0..<conversionsPerBatch { slot.pointee = ByteBuffer(chain) }
             }
         }
     }
