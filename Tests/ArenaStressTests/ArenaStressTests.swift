@@ -91,9 +91,12 @@ struct StressWorkloadTests {
         expectBackAtStart(summary)
     }
 
+    /// At 1% a short run may see no refusal at all (a run makes about 175 backend allocations:
+    /// 0.99^175 is 17%), so only the end check is asserted there; at 25% and 100% refusals are
+    /// certain (0.75^45 is 2e-6 even at the sanitizers' quarter scale).
     @Test(
-        "with 1% or all of the backend allocations refused, a two-thread run counts each and loses nothing",
-        arguments: [0.01, 1.0]
+        "with 1%, 25% or all of the backend allocations refused, a two-thread run counts each and loses nothing",
+        arguments: [0.01, 0.25, 1.0]
     )
     func failRateRun(rate: Double) throws {
         let summary = try passingRun(
@@ -101,8 +104,10 @@ struct StressWorkloadTests {
         )
         let faults = try #require(summary.injectedFaults)
         #expect(faults.rate == rate)
-        #expect(faults.refused > 0, "nothing was refused (\(TestSeed.replayHint))")
-        #expect(summary.outcomes.outOfMemory > 0, "no refusal reached the workload (\(TestSeed.replayHint))")
+        if rate >= 0.25 {
+            #expect(faults.refused > 0, "nothing was refused (\(TestSeed.replayHint))")
+            #expect(summary.outcomes.outOfMemory > 0, "no refusal reached the workload (\(TestSeed.replayHint))")
+        }
         #expect(summary.outcomes.outOfMemory <= faults.refused, "more errors than refusals")
         if rate == 1.0 { #expect(faults.refused == faults.attempts) }
         #expect(summary.table().contains("out of memory (caught)"))
@@ -199,12 +204,14 @@ struct StressCommandLineTests {
     }
 
     /// The system's own refusal, not an injected one: under `ulimit -v` large blocks run out,
-    /// and each refusal is counted and survived as `--fail-rate`'s are.
+    /// and each refusal is counted and survived as `--fail-rate`'s are. One thread, so the same
+    /// requests come every run (7 refused in release and debug builds here; the process needs
+    /// under 120 MB of address space to start).
     @Test("a real out-of-memory (ulimit -v) is counted, not a violation")
     func realOutOfMemory() throws {
         let path = try #require(StressTool.path)
         let command =
-            "ulimit -v 300000 && exec \"$0\" --threads 2 --operations 4000 --seed 1 --sizes large --max-live 2G --no-progress"
+            "ulimit -v 160000 && exec \"$0\" --threads 1 --operations 4000 --seed 1 --sizes large --max-live 2G --no-progress"
         let result = try runProcess("/bin/sh", ["-c", command, path], environment: ["MALLOC_CONF": nil], timeout: 120)
         #expect(result.status == 0, "\(result.stderrText)")
         let caught = result.stdoutText.split(separator: "\n").first { $0.hasPrefix("out of memory (caught)") }
