@@ -69,10 +69,10 @@ let package = Package(
         ),
         .target(name: "ArenaFFI", dependencies: ["ArenaBytes"], exclude: ["include"], swiftSettings: strict),
         .testTarget(name: "ArenaFFITests", dependencies: ["ArenaFFI"], swiftSettings: testSettings),
-        // The executables' shared plumbing (one-line errors, byte counts, SplitMix64); not a product.
+        // The executables' shared plumbing (one-line errors, byte counts, profile summaries); not a product.
         .target(
             name: "ArenaToolSupport",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Arena", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .target(name: "ArenaStatsKit", dependencies: ["Arena", "ArenaToolSupport"], swiftSettings: strict),

@@ -274,4 +274,27 @@ extension ArenaAllocator {
     package func dropCachedChunks() -> Int {
         core.dropChunkCache()
     }
+
+    /// ``allocate(byteCount:alignment:)`` that is never sampled and leaves the sampling
+    /// countdown as it is: for a tool's probe that must behave alike with sampling on or off
+    /// (a sampled region is never reclaimed, so `arena-stress`'s end-of-run probe could not
+    /// take back the arena's current chunk), without shifting which later regions are sampled.
+    ///
+    /// - Complexity: O(1), as ``allocate(byteCount:alignment:)``.
+    package func allocateUnsampled(byteCount: Int, alignment: Int = 16) throws(ArenaError) -> Region {
+        precondition(byteCount >= 0, "ArenaAllocator.allocateUnsampled(byteCount: \(byteCount)): negative byte count")
+        if byteCount == 0 { return emptyRegion }
+        return try core.allocateUnsampled(byteCount: byteCount, alignment: alignment)
+    }
+}
+
+extension ArenaAllocator.Configuration {
+    /// The interval `ARENA_SAMPLE_INTERVAL` gives (a positive decimal byte count), which an arena
+    /// whose ``sampleInterval`` is `nil` samples at; `nil` when the variable is unset or invalid.
+    /// Tools read it to say, and to replay, what their arena does.
+    ///
+    /// - Complexity: O(1); the environment is read once per process.
+    package static var environmentSampleInterval: Int? {
+        Sampler.environmentInterval
+    }
 }

@@ -135,6 +135,13 @@ public struct Region: @unchecked Sendable {
     /// chunk, the block size for a dedicated block, the foreign buffer's size, 0 when empty.
     package var storageCapacity: Int { storage.capacity }
 
+    /// Whether the region was sampled for ``ArenaAllocator/memoryProfile()``: its views share a
+    /// storage of their own (a wrapper around the chunk or block), so they are never reclaimed
+    /// by a writer or grown in place, and never merge with views of neighbouring regions.
+    ///
+    /// - Complexity: O(1).
+    package var isSampled: Bool { storage is SampledStorage }
+
     /// An opaque, hashable name for a region's storage; see ``Region/storageIdentity``.
     public struct StorageIdentity: Hashable, Sendable {
         @usableFromInline let id: ObjectIdentifier

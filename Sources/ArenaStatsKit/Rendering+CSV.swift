@@ -164,7 +164,9 @@ extension StatsDiff {
 extension RunReport {
     /// Columns: `phase,section,index,size,figure,ours,jemalloc`. Sections: `info`,
     /// `comparison`, `size_class`, `large_class` (size classes in the jemalloc column),
-    /// `absent`, `note`.
+    /// `profile` (the sampling settings and totals), `site` (one row per figure of each top
+    /// site, `index` its rank: `function`, `image`, `sampledRegions`, `estimatedLiveBytes`,
+    /// `estimatedPinnedBytes`), `absent`, `note`.
     package func renderCSV() -> String {
         var csv = CSVWriter(header: ["phase", "section", "index", "size", "figure", "ours", "jemalloc"])
         let info: [(String, String)] = [
@@ -192,6 +194,25 @@ extension RunReport {
                 csv.append([
                     phase.name, "large_class", String(row.index), field(row.size), "count", "", String(row.count),
                 ])
+            }
+        }
+        let profileFigures: [(String, String)] = [
+            ("sampleInterval", field(profile.sampleInterval)), ("sampleSeed", field(profile.sampleSeed)),
+            ("sampledRegions", String(profile.sampledRegions)), ("siteCount", String(profile.siteCount)),
+            ("estimatedLiveBytes", String(profile.estimatedLiveBytes)),
+            ("estimatedPinnedBytes", String(profile.estimatedPinnedBytes)),
+        ]
+        for (name, value) in profileFigures where !value.isEmpty {
+            csv.append([profile.moment, "profile", "", "", name, value, ""])
+        }
+        for (rank, site) in profile.sites.enumerated() {
+            let figures: [(String, String)] = [
+                ("function", site.function), ("image", site.image), ("sampledRegions", String(site.sampledRegions)),
+                ("estimatedLiveBytes", String(site.estimatedLiveBytes)),
+                ("estimatedPinnedBytes", String(site.estimatedPinnedBytes)),
+            ]
+            for (name, value) in figures {
+                csv.append([profile.moment, "site", String(rank + 1), "", name, value, ""])
             }
         }
         for line in absent { csv.append(["", "absent", "", "", "", "", line]) }

@@ -1,5 +1,8 @@
 // The terminal output: a few titled sections of aligned tables, utilization as bar charts.
 
+import Arena
+import ArenaToolSupport
+
 /// Accumulates titled sections separated by blank lines.
 struct Sections {
     private(set) var lines: [String] = []
@@ -246,6 +249,7 @@ extension RunReport {
             "  requested \(requests) regions, \(Format.humanBytes(requestedBytes)); "
                 + "\(survivors) alive at the end, \(Format.humanBytes(survivingBytes))"
         )
+        out.line(samplingLine)
         if let jemallocArena {
             out.line("  jemalloc arena \(jemallocArena), jemalloc \(jemallocVersion ?? "(version unknown)")")
         }
@@ -276,6 +280,27 @@ extension RunReport {
         out.title("Pinned chunks by phase (chunks no longer carved from, kept alive by views)")
         out.table(Self.pinnedTable(phases, barWidth: options.barWidth))
 
+        out.title(profile.title)
+        if profile.siteCount == 0 {
+            out.line("  no sampled region alive")
+        } else {
+            let counted = phases.first { $0.name == profile.moment }.map {
+                "; counted: \(Format.humanBytes(survivingBytes)) in surviving regions, "
+                    + "\(Format.humanBytes($0.ours.pinnedBytes)) in pinned chunks"
+            }
+            out.line(
+                "  all \(profile.siteCount) site\(profile.siteCount == 1 ? "" : "s"): estimated "
+                    + "\(Format.humanBytes(profile.estimatedLiveBytes)) live, "
+                    + "\(Format.humanBytes(profile.estimatedPinnedBytes)) pinned\(counted ?? "")"
+            )
+            if profile.sites.isEmpty {
+                out.line("  none listed (--top 0)")
+            } else if profile.sites.count < profile.siteCount {
+                out.line("  the top \(profile.sites.count) listed (--top)")
+            }
+            if !profile.sites.isEmpty { out.table(profile.table(barWidth: options.barWidth)) }
+        }
+
         if let live = phases.first, let jemallocArena {
             if !live.sizeClasses.isEmpty {
                 out.title("Small size classes of jemalloc arena \(jemallocArena) (\(live.name))")
@@ -297,6 +322,14 @@ extension RunReport {
         return out.text
     }
 
+    /// The sampling settings, in the run's header.
+    var samplingLine: String {
+        guard let interval = profile.sampleInterval else { return "  allocation sites not sampled" }
+        let isDefault = interval == ArenaAllocator.Configuration.defaultSampleInterval
+        return "  allocation sites sampled every \(Format.humanBytes(interval)) on average"
+            + (isDefault ? " (the default interval)" : "") + (profile.sampleSeed.map { ", sample seed \($0)" } ?? "")
+    }
+
     /// Pinned chunks, their bytes and references, and the chunks by references that keep each
     /// (1, 2-4, 5-16, >16) as a bar chart of each bucket's share of the phase's pinned chunks.
     static func pinnedTable(_ phases: [Phase], barWidth: Int) -> TextTable {
@@ -314,6 +347,36 @@ extension RunReport {
                 if barWidth > 0 { cells.append("|" + Format.bar(share, width: barWidth) + "|") }
                 table.append(cells)
             }
+        }
+        return table
+    }
+}
+
+extension ProfileSummary {
+    /// The section's title: which phase, the sampled regions and that the figures are estimates.
+    var title: String {
+        "Top allocation sites (\(moment): \(sampledRegions) sampled region\(sampledRegions == 1 ? "" : "s") alive; "
+            + "estimated live and pinned bytes, most pinned first)"
+    }
+
+    /// The top sites: the function (shortened), its sampled regions, estimated live and pinned
+    /// bytes, and each site's share of the estimated live bytes of all sites as a bar chart.
+    func table(barWidth: Int) -> TextTable {
+        var columns: [TextTable.Column] = [
+            .init("rank"), .init("function", .left), .init("samples"), .init("live (est.)"),
+            .init("pinned (est.)"), .init("live share"),
+        ]
+        if barWidth > 0 { columns.append(.init("share of live", .left)) }
+        var table = TextTable(columns)
+        for (rank, site) in sites.enumerated() {
+            let share = liveShare(of: site)
+            var cells = [
+                String(rank + 1), Format.siteName(site.function), String(site.sampledRegions),
+                Format.humanBytes(site.estimatedLiveBytes), Format.humanBytes(site.estimatedPinnedBytes),
+                Format.percent(share),
+            ]
+            if barWidth > 0 { cells.append("|" + Format.bar(share, width: barWidth) + "|") }
+            table.append(cells)
         }
         return table
     }

@@ -1,4 +1,5 @@
 import Arena
+import ArenaToolSupport
 
 /// What `arena-stats run` reports: a workload replayed on a fresh ``ArenaAllocator``, with our
 /// figures beside jemalloc's for the arena behind it, at three moments.
@@ -7,7 +8,8 @@ import Arena
 /// `purged` (after ``ArenaAllocator/purge()``). jemalloc's figures come twice: through
 /// `mallctl` (``ArenaStatistics/Jemalloc``, in the comparison) and from jemalloc's own JSON
 /// statistics for `stats.arenas.<index>` (``Phase/jemallocDocumentArena`` and the size classes);
-/// both are `nil` when the package is built without the `Jemalloc` trait.
+/// both are `nil` when the package is built without the `Jemalloc` trait. The arena samples
+/// allocation sites, and ``profile`` lists where the `live` phase's memory was allocated.
 package struct RunReport: Sendable, Codable, Equatable {
     /// The workload that ran.
     package var workload: Workload
@@ -35,6 +37,11 @@ package struct RunReport: Sendable, Codable, Equatable {
     package var jemallocArena: UInt32?
     /// The snapshots, in order: `live`, `released`, `purged`.
     package var phases: [Phase]
+    /// Where the `live` phase's memory was allocated: the arena samples allocation sites at
+    /// ``ArenaAllocator/Configuration/defaultSampleInterval`` unless the configuration names
+    /// another interval, seeded with the workload's seed, so a run profiles the same regions
+    /// every time.
+    package var profile: ProfileSummary
     /// What the report lacks, one line each.
     package var absent: [String]
     /// Anything else worth knowing, one line each.
@@ -79,13 +86,24 @@ extension RunReport {
     ///   - configuration: the arena's configuration (its name is used as given).
     ///   - seed: the seed of the request sizes.
     ///   - scale: multiplies the request count; at least 1.
+    ///   - top: how many allocation sites the profile lists.
     /// - Throws: `ArenaError` when the arena cannot be made or refuses a request.
+    ///
+    /// The arena samples allocation sites: at `configuration.sampleInterval`, or at
+    /// ``ArenaAllocator/Configuration/defaultSampleInterval`` when that is `nil` (the
+    /// environment's `ARENA_SAMPLE_INTERVAL` does not apply), with `seed` as the sampling seed
+    /// unless the configuration names one.
     package static func run(
         _ workload: Workload,
         configuration: ArenaAllocator.Configuration,
         seed: UInt64,
-        scale: Int = 1
+        scale: Int = 1,
+        top: Int = 10
     ) throws(ArenaError) -> RunReport {
+        var configuration = configuration
+        configuration.sampleInterval =
+            configuration.sampleInterval ?? ArenaAllocator.Configuration.defaultSampleInterval
+        configuration.sampleSeed = configuration.sampleSeed ?? seed
         let arena = try ArenaAllocator(configuration)
         var outcome = try workload.perform(on: arena, seed: seed, scale: scale)
         var report = RunReport(
@@ -102,6 +120,12 @@ extension RunReport {
             jemallocVersion: nil,
             jemallocArena: arena.jemallocArenaIndex,
             phases: [],
+            profile: ProfileSummary(
+                withExtendedLifetime(outcome) { arena.memoryProfile() },
+                moment: "live",
+                sampleSeed: configuration.sampleSeed,
+                top: top
+            ),
             absent: [],
             notes: []
         )
@@ -116,6 +140,12 @@ extension RunReport {
         withExtendedLifetime(outcome) { live = report.snapshot("live", of: arena) }
         outcome.survivors.removeAll()
         let released = report.snapshot("released", of: arena)
+        let stillSampled = arena.memoryProfile().sampledRegions
+        if stillSampled > 0 {
+            report.notes.append(
+                "released: the profile still lists \(stillSampled) sampled regions with every region dropped"
+            )
+        }
         arena.purge()
         let purged = report.snapshot("purged", of: arena)
         report.phases = [live!, released, purged]

@@ -142,6 +142,16 @@ package enum Format {
         return value > 0 ? "+\(value)" : String(value)
     }
 
+    /// The widest function name a table shows; longer ones end in `…` (JSON and CSV have them whole).
+    package static let siteNameWidth = 72
+
+    /// An allocation site's function for a table: shortened to its name and parameter labels
+    /// (`Workload.perform(on:seed:scale:)`), and cut to ``siteNameWidth`` columns.
+    package static func siteName(_ function: String) -> String {
+        let short = shortFunctionName(function)
+        return short.count <= siteNameWidth ? short : String(short.prefix(siteNameWidth - 1)) + "…"
+    }
+
     /// `camelCase` as words: `bytesHandedOut` is `"bytes handed out"`.
     static func words(_ identifier: String) -> String {
         var result = ""

@@ -44,6 +44,9 @@ package enum Workload: String, CaseIterable, Sendable, Codable, CustomStringConv
 
     /// Replays the workload on `arena`.
     ///
+    /// Each kind of request is allocated by a function of its own (``Requests``), so the memory
+    /// profile names small, medium and large requests as separate sites.
+    ///
     /// - Parameters:
     ///   - arena: where the regions come from.
     ///   - seed: the seed of the request sizes (and of which regions are dropped).
@@ -52,42 +55,84 @@ package enum Workload: String, CaseIterable, Sendable, Codable, CustomStringConv
     package func perform(on arena: ArenaAllocator, seed: UInt64, scale: Int = 1) throws(ArenaError) -> Outcome {
         precondition(scale >= 1, "Workload.perform(scale: \(scale)): scale must be at least 1")
         var random = SplitMix64(seed: seed)
-        var outcome = Outcome(survivors: [], requests: 0, requestedBytes: 0)
-        func request(_ size: Int) throws(ArenaError) -> Region {
-            outcome.requests += 1
-            outcome.requestedBytes += size
-            return try arena.allocate(byteCount: size)
-        }
+        var requests = Requests(arena: arena)
+        var survivors: [Region] = []
         switch self {
         case .small:
-            outcome.survivors.reserveCapacity(20_000 * scale)
+            survivors.reserveCapacity(20_000 * scale)
             for _ in 0..<20_000 * scale {
-                outcome.survivors.append(try request(Int.random(in: 16...256, using: &random)))
+                survivors.append(try requests.small(Int.random(in: 16...256, using: &random)))
             }
         case .large:
             for _ in 0..<48 * scale {
-                outcome.survivors.append(try request(Int.random(in: (16 << 10)...(1 << 20), using: &random)))
+                survivors.append(try requests.large(Int.random(in: (16 << 10)...(1 << 20), using: &random)))
             }
         case .mixed:
             for _ in 0..<10_000 * scale {
                 let pick = Int.random(in: 0..<100, using: &random)
-                let size =
+                let region =
                     switch pick {
-                    case 0..<80: Int.random(in: 16...1024, using: &random)
-                    case 80..<95: Int.random(in: 1024...(16 << 10), using: &random)
-                    default: Int.random(in: (32 << 10)...(512 << 10), using: &random)
+                    case 0..<80: try requests.small(Int.random(in: 16...1024, using: &random))
+                    case 80..<95: try requests.medium(Int.random(in: 1024...(16 << 10), using: &random))
+                    default: try requests.large(Int.random(in: (32 << 10)...(512 << 10), using: &random))
                     }
-                let region = try request(size)
-                if Bool.random(using: &random) { outcome.survivors.append(region) }
+                if Bool.random(using: &random) { survivors.append(region) }
             }
         case .churn:
             let window = 512
             var live: [Region?] = Array(repeating: nil, count: window)
             for step in 0..<50_000 * scale {
-                live[step % window] = try request(Int.random(in: 32...2048, using: &random))
+                live[step % window] = try requests.shortLived(Int.random(in: 32...2048, using: &random))
             }
-            outcome.survivors = live.compactMap { $0 }
+            survivors = live.compactMap { $0 }
         }
-        return outcome
+        return Outcome(survivors: survivors, requests: requests.count, requestedBytes: requests.bytes)
+    }
+
+    /// The workloads' allocations, one function per kind of request, so that each kind is an
+    /// allocation site of its own in the memory profile. `@inline(never)`, and each counts its
+    /// kind apart, so that the optimizer neither folds them into their caller nor into each other.
+    struct Requests {
+        let arena: ArenaAllocator
+        /// Requests of each kind: small, medium, large, short-lived.
+        var counts = [0, 0, 0, 0]
+        /// Bytes requested in all.
+        var bytes = 0
+
+        /// Requests made in all.
+        var count: Int { counts.reduce(0, +) }
+
+        /// A small request (up to 1 KiB): carved from a chunk.
+        @inline(never)
+        mutating func small(_ size: Int) throws(ArenaError) -> Region {
+            counts[0] += 1
+            bytes += size
+            return try arena.allocate(byteCount: size)
+        }
+
+        /// A medium request (1-16 KiB): carved from a chunk, or a dedicated block above an
+        /// eighth of the chunk size.
+        @inline(never)
+        mutating func medium(_ size: Int) throws(ArenaError) -> Region {
+            counts[1] += 1
+            bytes += size
+            return try arena.allocate(byteCount: size)
+        }
+
+        /// A large request (16 KiB and more): a dedicated block.
+        @inline(never)
+        mutating func large(_ size: Int) throws(ArenaError) -> Region {
+            counts[2] += 1
+            bytes += size
+            return try arena.allocate(byteCount: size)
+        }
+
+        /// A request of the churn workload, whose regions die soon.
+        @inline(never)
+        mutating func shortLived(_ size: Int) throws(ArenaError) -> Region {
+            counts[3] += 1
+            bytes += size
+            return try arena.allocate(byteCount: size)
+        }
     }
 }

@@ -44,6 +44,13 @@ package struct StressConfiguration: Sendable {
     package var weightsText: String?
     /// `--max-live` as given.
     package var maxLiveText: String?
+    /// The mean bytes between two sampled allocations (`--sample-interval`, or the environment's
+    /// `ARENA_SAMPLE_INTERVAL`), or `nil` for no sampling. The sampling seed is ``seed``.
+    package var sampleInterval: Int?
+    /// Whether ``sampleInterval`` came from `ARENA_SAMPLE_INTERVAL` rather than the option.
+    package var sampleIntervalFromEnvironment: Bool
+    /// How many allocation sites the summary lists.
+    package var topSites: Int
 
     /// A configuration; the defaults are `arena-stress`'s, except that it runs until
     /// `operations` (no duration) and shows no progress line.
@@ -65,7 +72,10 @@ package struct StressConfiguration: Sendable {
         compact: Bool = false,
         failRate: Double? = nil,
         weightsText: String? = nil,
-        maxLiveText: String? = nil
+        maxLiveText: String? = nil,
+        sampleInterval: Int? = nil,
+        sampleIntervalFromEnvironment: Bool = false,
+        topSites: Int = 10
     ) {
         self.seed = seed
         self.threads = threads
@@ -85,16 +95,29 @@ package struct StressConfiguration: Sendable {
         self.failRate = failRate
         self.weightsText = weightsText
         self.maxLiveText = maxLiveText
+        self.sampleInterval = sampleInterval
+        self.sampleIntervalFromEnvironment = sampleIntervalFromEnvironment
+        self.topSites = topSites
     }
 
-    /// The arena's configuration.
+    /// The interval `ARENA_SAMPLE_INTERVAL` sets for arenas that name none, which `arena-stress`
+    /// makes its own when `--sample-interval` is absent, so the summary and the replay line say so.
+    package static var environmentSampleInterval: Int? {
+        ArenaAllocator.Configuration.environmentSampleInterval
+    }
+
+    /// The arena's configuration. Its sampling seed is the run's, so a single-thread run samples
+    /// the same allocations when replayed.
     package var arena: ArenaAllocator.Configuration {
-        ArenaAllocator.Configuration(
+        var configuration = ArenaAllocator.Configuration(
             name: "arena-stress",
             chunkSize: chunkSize,
             limit: limit,
             threadLocalChunks: threadLocalChunks
         )
+        configuration.sampleInterval = sampleInterval
+        configuration.sampleSeed = seed
+        return configuration
     }
 
     /// The options besides seed, threads and operations that shape the run, for a replay line.
@@ -106,6 +129,9 @@ package struct StressConfiguration: Sendable {
         if let maxLiveText { text += " --max-live \(maxLiveText)" }
         if compact { text += " --compact" }
         if let failRate { text += " --fail-rate \(failRate)" }
+        // A sampled allocation gets a storage of its own (never merged, reclaimed or grown in
+        // place), so the interval changes the run, wherever it came from.
+        if let sampleInterval { text += " --sample-interval \(sampleInterval)" }
         if injectCorruption { text += " --inject-corruption" }
         return text
     }

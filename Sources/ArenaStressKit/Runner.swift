@@ -94,6 +94,8 @@ package struct Runner {
         let faults = arena.faultInjection.counts
         arena.faultInjection.set(.off)
         let atStop = arena.statistics()
+        // The profile with every view still alive; with sampling off it is empty and costs nothing.
+        let profile = arena.memoryProfile()
         if let violation = shared.violation { return .violation(violation) }
 
         // Every worker handed back its views: check and drop them, and those still queued.
@@ -138,6 +140,15 @@ package struct Runner {
                 samples: memory.samples
             ),
             arena: atStop,
+            profile: profile.sampleInterval == nil
+                ? nil
+                : ProfileSummary(
+                    profile,
+                    moment: "at stop",
+                    sampleSeed: configuration.seed,
+                    top: configuration.topSites
+                ),
+            sampleIntervalFromEnvironment: configuration.sampleIntervalFromEnvironment,
             endCheck: endCheck,
             jemallocVersion: Self.jemallocVersion,
             passed: true
@@ -259,6 +270,7 @@ package struct Runner {
     ) throws(Violation) -> EndCheck {
         let final = try Self.settle(arena)
         let liveLeft = shared.counters.reduce(0) { $0 + $1.live.bytes.load(ordering: .relaxed) }
+        let sampledLeft = arena.memoryProfile().sampledRegions
         let endCheck = EndCheck(
             baselineLiveChunks: baseline.liveChunks,
             finalLiveChunks: final.liveChunks,
@@ -268,6 +280,7 @@ package struct Runner {
             finalBytesReserved: final.bytesReserved,
             finalCachedChunks: final.cachedChunks,
             liveBytesLeft: liveLeft,
+            finalSampledRegions: sampledLeft,
             passed: true
         )
         let back =
@@ -283,6 +296,14 @@ package struct Runner {
                     + "\(final.bytesHandedOut) bytes handed out (baseline \(baseline.bytesHandedOut)), "
                     + "\(final.dedicatedBlocks) dedicated blocks, \(final.bytesReserved) bytes reserved with "
                     + "\(final.cachedChunks) cached chunks"
+            )
+        }
+        // A sampled region's wrapper keeps its chunk or block alive; with every view gone the
+        // sampler must list none, or a wrapper (and the memory behind it) leaked.
+        guard sampledLeft == 0 else {
+            throw Violation(
+                "end check",
+                "with every view dropped the memory profile still lists \(sampledLeft) sampled regions"
             )
         }
         guard liveLeft == 0 else {
@@ -317,16 +338,21 @@ package struct Runner {
     /// still hold: zero on a fresh arena, and zero again at the end unless something leaked.
     /// A refused reclaim at the end is itself a leak: some reference to the chunk survived.
     ///
+    /// The probe is never sampled (`allocateUnsampled`): a sampled region has a storage of its
+    /// own and is never reclaimed, so a sampled probe could not take the chunk. Nor does it count
+    /// against the sampling countdown, so the workload samples the same allocations either way.
+    ///
     /// With `--thread-local-chunks` each thread carves from a chunk of its own. The workers'
     /// threads have exited by the end (a thread lets its chunks go when it exits), and the
     /// probe, run on the main thread, settles the main thread's chunk the same way.
     ///
     static func settle(_ arena: ArenaAllocator) throws(Violation) -> ArenaStatistics {
-        var made: BytesMut?
-        if let error = makeWriter(capacity: 1, in: arena, into: &made) {
+        let probe: Bytes
+        do {
+            probe = Bytes(try arena.allocateUnsampled(byteCount: 1))
+        } catch {
             throw Violation("end check", "the probe allocation failed with every view dropped: \(error)")
         }
-        let probe = made.take()!.freeze()
         let address = UInt(bitPattern: probe.region.baseAddress)
         guard let reclaimed = BytesMut(reclaiming: consume probe) else {
             throw Violation(

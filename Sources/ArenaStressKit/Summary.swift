@@ -136,6 +136,9 @@ package struct EndCheck: Sendable, Codable, Equatable {
     package var finalCachedChunks: Int
     /// Bytes the workload's own accounting still counts as live (must be 0).
     package var liveBytesLeft: Int
+    /// Sampled regions the memory profile still lists at the end (must be 0; always 0 when
+    /// sampling is off).
+    package var finalSampledRegions: Int
     /// Whether every figure is back.
     package var passed: Bool
 }
@@ -201,6 +204,11 @@ package struct Summary: Sendable, Codable {
     package var memory: MemoryFigures
     /// The arena's figures (and jemalloc's for it) when the workers stopped, views still alive.
     package var arena: ArenaStatistics
+    /// The memory profile's top sites when the workers stopped, views still alive; `nil` when
+    /// the arena did not sample (no `--sample-interval` or `ARENA_SAMPLE_INTERVAL`).
+    package var profile: ProfileSummary?
+    /// Whether the sample interval came from `ARENA_SAMPLE_INTERVAL` rather than `--sample-interval`.
+    package var sampleIntervalFromEnvironment: Bool
     /// The end check.
     package var endCheck: EndCheck
     /// The jemalloc version, or `nil` without the `Jemalloc` trait.
@@ -225,6 +233,10 @@ package struct Summary: Sendable, Codable {
                 + "chunk \(formatBytes(chunkSize))\(threadLocalChunks ? " (thread-local)" : ""), limit \(limitText)"
                 + (compact ? ", compacting" : "")
                 + (injectedFaults.map { ", failing \(formatFixed($0.rate * 100, digits: 2))% of allocations" } ?? "")
+                + (profile?.sampleInterval.map {
+                    ", sampling every \(formatBytes($0))"
+                        + (sampleIntervalFromEnvironment ? " (ARENA_SAMPLE_INTERVAL)" : "")
+                } ?? "")
         )
         lines.append("")
         var operationRows: [(String, String)] = OperationKind.allCases.map { kind in
@@ -275,16 +287,65 @@ package struct Summary: Sendable, Codable {
         }
         lines.append(contentsOf: Self.section("arena", "value", arenaRows))
         lines.append("")
+        if let profile {
+            lines.append(contentsOf: sitesSection(profile))
+            lines.append("")
+        }
         let check = endCheck
         lines.append(
             "end check: live chunks \(check.baselineLiveChunks) -> \(check.finalLiveChunks), bytes handed out "
                 + "\(check.baselineBytesHandedOut) -> \(check.finalBytesHandedOut), dedicated blocks "
                 + "\(check.finalDedicatedBlocks), reserved \(check.finalBytesReserved) "
                 + "(\(check.finalCachedChunks) cached chunks), live bytes left \(check.liveBytesLeft)"
+                + (profile == nil ? "" : ", sampled regions left \(check.finalSampledRegions)")
                 + (check.passed ? ": ok" : ": FAILED")
         )
         lines.append(passed ? "passed" : "FAILED")
         return lines.joined(separator: "\n")
+    }
+
+    /// The top allocation sites: the function (shortened), its sampled regions, and estimated
+    /// live and pinned bytes, with a line of totals against the exact figures at stop.
+    private func sitesSection(_ profile: ProfileSummary) -> [String] {
+        let interval = profile.sampleInterval.map { formatBytes($0) } ?? "-"
+        var lines = [
+            "allocation sites at stop (one region sampled per \(interval) on average, sample seed "
+                + "\(profile.sampleSeed.map { String($0) } ?? "random"); estimates, most pinned first):"
+        ]
+        guard !profile.sites.isEmpty else {
+            lines.append("  no sampled region alive")
+            return lines
+        }
+        let rows = profile.sites.map { site in
+            [
+                shortFunctionName(site.function), "\(site.sampledRegions)", formatBytes(site.estimatedLiveBytes),
+                formatBytes(site.estimatedPinnedBytes),
+                profile.liveShare(of: site).map { formatFixed($0 * 100, digits: 1) + "%" } ?? "-",
+            ]
+        }
+        let header = ["function", "samples", "live (est.)", "pinned (est.)", "live share"]
+        var widths = header.map(\.count)
+        for row in rows {
+            for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
+        }
+        func line(_ cells: [String]) -> String {
+            var text = cells[0] + String(repeating: " ", count: widths[0] - cells[0].count)
+            for column in 1..<cells.count {
+                text += "  " + String(repeating: " ", count: widths[column] - cells[column].count) + cells[column]
+            }
+            return text
+        }
+        lines.append(line(header))
+        lines.append(String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1)))
+        lines += rows.map(line)
+        let omitted = profile.siteCount - profile.sites.count
+        if omitted > 0 { lines.append("\(omitted) more site\(omitted == 1 ? "" : "s") not listed") }
+        lines.append(
+            "all \(profile.siteCount) site\(profile.siteCount == 1 ? "" : "s"): \(profile.sampledRegions) sampled regions, "
+                + "estimated \(formatBytes(profile.estimatedLiveBytes)) live, \(formatBytes(profile.estimatedPinnedBytes)) "
+                + "pinned; counted at stop: \(formatBytes(arena.pinnedBytes)) in pinned chunks"
+        )
+        return lines
     }
 
     /// `5.3.0` of `5.3.0-0-g54eaed1d…`.

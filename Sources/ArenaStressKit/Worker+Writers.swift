@@ -226,9 +226,9 @@ extension Worker {
     }
 
     /// `BytesMut(reclaiming:)` a view: refused while another view of its storage lives (checked
-    /// against the pool), and in a single-thread run granted whenever none does; when granted,
-    /// same address, same bytes, room to the end of the storage. Writes on after the old bytes
-    /// and freezes again.
+    /// against the pool), and in a single-thread run granted whenever none does and the view's
+    /// region was not sampled; when granted, same address, same bytes, room to the end of the
+    /// storage. Writes on after the old bytes and freezes again.
     func reclaim() throws(Violation) {
         var tracked = remove(at: randomIndex())
         // The view is consumed either way: refused, it is gone (a drop), granted, it becomes a
@@ -238,8 +238,10 @@ extension Worker {
         let oldCount = tracked.bytes.count
         let kind = tracked.bytes.region.storageKind
         let sharedWith = pool.firstIndex { $0.bytes.region.sharesStorage(with: tracked.bytes.region) }
+        // A sampled region (`--sample-interval`) is never reclaimed: its views share a storage
+        // of their own, whose death is the sample's.
         let mayBeUnique =
-            sharedWith == nil && !hasReadBuffer
+            sharedWith == nil && !hasReadBuffer && !tracked.bytes.region.isSampled
             && !shared.queues[index].contains { $0.bytes.region.sharesStorage(with: tracked.bytes.region) }
         var bytes = Bytes()
         swap(&bytes, &tracked.bytes)

@@ -329,7 +329,10 @@ final class Worker {
 /// Makes a writer with the throwing form; returns the error instead of throwing it.
 ///
 /// A separate function: a typed `catch` in a function that holds a `~Copyable` local crashed
-/// SILGen in Swift 6.3.
+/// SILGen in Swift 6.3. `@inline(__always)`, so that in an optimized build the memory profile
+/// (`--sample-interval`) names the operation that allocates rather than this helper (a debug
+/// build, which inlines nothing, names the helper).
+@inline(__always)
 func makeWriter(capacity: Int, in arena: ArenaAllocator, into slot: inout BytesMut?) -> ArenaError? {
     do {
         slot = try BytesMut.make(capacity: capacity, in: arena)
@@ -340,6 +343,8 @@ func makeWriter(capacity: Int, in arena: ArenaAllocator, into slot: inout BytesM
 }
 
 /// Grows a writer with `tryReserveCapacity`; returns the error instead of throwing it.
+/// `@inline(__always)` for the memory profile, as ``makeWriter(capacity:in:into:)`` is.
+@inline(__always)
 func tryReserve(_ writer: inout BytesMut, capacity: Int) -> ArenaError? {
     do {
         try writer.tryReserveCapacity(capacity)

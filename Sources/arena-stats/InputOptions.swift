@@ -40,4 +40,5 @@ let examples = """
       arena-stats diff before.json after.json --csv
       arena-stats diff stats.json                    the first document of the file against the last
       arena-stats run mixed --scale 2
+      arena-stats run mixed --top 3                  the 3 allocation sites that pin the most memory
     """

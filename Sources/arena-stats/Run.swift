@@ -8,6 +8,9 @@ struct Run: ParsableCommand {
         abstract: "Run a built-in workload on an ArenaAllocator; show our figures beside jemalloc's.",
         discussion: "Workloads:\n" + Workload.allCases.map { "  \($0.rawValue): \($0.summary)" }.joined(separator: "\n")
             + "\n\nFigures are taken with the regions alive, after dropping them, and after purge()."
+            + "\n\nThe arena samples allocation sites at the default interval (one region per 512 KiB "
+            + "allocated, on average; the sampling seed is --seed), and the report lists the sites whose "
+            + "regions are alive, with their estimated live and pinned bytes."
     )
 
     @Argument(
@@ -31,9 +34,16 @@ struct Run: ParsableCommand {
     @Option(help: "The arena's byte limit (at least one chunk); none by default.")
     var limit: Int?
 
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("How many allocation sites of the memory profile to list (0 or more).", valueName: "count")
+    )
+    var top = 10
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        if top < 0 { throw ValidationError("--top must not be negative, not \(top)") }
         guard Workload(rawValue: workloadName) != nil else {
             let names = Workload.allCases.map(\.rawValue).joined(separator: ", ")
             throw ValidationError("unknown workload '\(workloadName)' (choose one of \(names))")
@@ -50,7 +60,7 @@ struct Run: ParsableCommand {
         )
         let report: RunReport
         do {
-            report = try RunReport.run(workload, configuration: configuration, seed: seed, scale: scale)
+            report = try RunReport.run(workload, configuration: configuration, seed: seed, scale: scale, top: top)
         } catch .invalidConfiguration(let reason) {
             throw ValidationError("invalid arena configuration: \(reason)")
         } catch {

@@ -29,6 +29,12 @@ struct ArenaStress: ParsableCommand {
             A refused allocation (--limit, the system out of memory, or --fail-rate) is counted, the views \
             the worker keeps are checked, and it drops a quarter of them; it is never a violation.
 
+            With --sample-interval the arena samples allocation sites (as ArenaAllocator.Configuration's \
+            sampleInterval, seeded with --seed), and the summary lists the top sites of the views alive \
+            when the workers stop, with estimated live and pinned bytes. A sampled allocation has a storage \
+            of its own, never merged with its neighbours, reclaimed or grown in place, so the interval is \
+            part of the run and of its replay line; at the end the profile must list no sampled region.
+
             Exit status: 0 when the run passed, 1 on a violation (printed with the seed and the operation), \
             2 for bad arguments (one line on standard error).
 
@@ -38,6 +44,7 @@ struct ArenaStress: ParsableCommand {
               arena-stress --operations 100000 --seed 42     replays exactly
               arena-stress --fail-rate 1%                    1% of allocations refused: each is counted, never \
             a violation
+              arena-stress --sample-interval 64K             the top allocation sites of the views kept at the end
             """,
         version: ToolVersion.line(tool: "arena-stress", jemalloc: Runner.jemallocVersion)
     )
@@ -136,6 +143,19 @@ struct ArenaStress: ParsableCommand {
     )
     var failRate: String?
 
+    @Option(
+        name: .customLong("sample-interval"),
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Sample allocation sites, one allocation per this many bytes on average (e.g. 512K, the library's "
+                + "default), and report the top sites; off by default.",
+            discussion: "Without it, ARENA_SAMPLE_INTERVAL in the environment (a decimal byte count) turns "
+                + "sampling on as it does for any arena.",
+            valueName: "bytes"
+        )
+    )
+    var sampleInterval: String?
+
     @Flag(name: .long, help: "Write the summary as JSON.")
     var json = false
 
@@ -189,6 +209,15 @@ struct ArenaStress: ParsableCommand {
         let maxLive = try self.maxLive.map { text throws(UsageError) in try parseByteCount(text, what: "--max-live") }
         if let maxLive { guard maxLive > 0 else { throw UsageError("--max-live must be positive") } }
         let failRate = try self.failRate.map { text throws(UsageError) in try Self.parseShare(text) }
+        let sampleInterval = try self.sampleInterval.map { text throws(UsageError) in
+            try parseByteCount(text, what: "--sample-interval")
+        }
+        if let sampleInterval {
+            guard sampleInterval >= 1 else {
+                throw UsageError("--sample-interval must be at least 1 byte (got '\(self.sampleInterval ?? "")')")
+            }
+        }
+        let environmentInterval = StressConfiguration.environmentSampleInterval
         let configuration = StressConfiguration(
             seed: seed ?? UInt64.random(in: 0...UInt64.max),
             threads: threads,
@@ -207,7 +236,9 @@ struct ArenaStress: ParsableCommand {
             compact: compact,
             failRate: failRate,
             weightsText: self.weights,
-            maxLiveText: self.maxLive
+            maxLiveText: self.maxLive,
+            sampleInterval: sampleInterval ?? environmentInterval,
+            sampleIntervalFromEnvironment: sampleInterval == nil && environmentInterval != nil
         )
         do {
             try configuration.arena.validate()

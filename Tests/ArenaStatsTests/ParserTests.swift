@@ -1,5 +1,6 @@
 import Arena
 import ArenaStatsKit
+import ArenaToolSupport
 import Testing
 
 /// The JSON reader and the document model, on hand-made and real input.
@@ -140,6 +141,39 @@ import Testing
         for step in 0...64 {
             #expect(Format.bar(Double(step) / 64, width: 8).count == 8)
         }
+    }
+
+    @Test func siteNamesKeepTheFunctionAndItsLabels() {
+        let cases: [(String, String)] = [
+            (
+                "ArenaStatsKit.Workload.Requests.small(Swift.Int) throws(Arena.ArenaError) -> Arena.Region",
+                "ArenaStatsKit.Workload.Requests.small(_:)"
+            ),
+            (
+                "ArenaStressKit.makeWriter(capacity: Swift.Int, in: Arena.ArenaAllocator, into: inout "
+                    + "Swift.Optional<ArenaBytes.BytesMut>) -> Swift.Optional<Arena.ArenaError>",
+                "ArenaStressKit.makeWriter(capacity:in:into:)"
+            ),
+            (
+                "request #1 (Swift.Int) throws(Arena.ArenaError) -> Arena.Region in ArenaStatsKit.Workload"
+                    + ".perform(on: Arena.ArenaAllocator, seed: Swift.UInt64, scale: Swift.Int) -> ()",
+                "request #1 in ArenaStatsKit.Workload.perform(on:seed:scale:)"
+            ),
+            ("Demo.keep(_: [Swift.String : (Swift.Int, Swift.Int)], by: (Swift.Int) -> ())", "Demo.keep(_:by:)"),
+            (
+                "generic specialization <Swift.Int> of Demo.run<A>(A) -> A",
+                "generic specialization <Swift.Int> of Demo.run<A>(_:)"
+            ),
+            ("Demo.Worker.run() throws(Demo.Violation) -> ()", "Demo.Worker.run()"),
+            ("malloc", "malloc"),
+            ("libfoo.so+0x1f0", "libfoo.so+0x1f0"),
+            ("Demo.broken(x: Swift.Int", "Demo.broken(x: Swift.Int"),
+        ]
+        for (name, short) in cases {
+            #expect(shortFunctionName(name) == short, "\(name)")
+        }
+        let long = "Module." + String(repeating: "a", count: 100) + "()"
+        #expect(Format.siteName(long).count == Format.siteNameWidth && Format.siteName(long).hasSuffix("…"))
     }
 
     @Test func tablesAlign() {

@@ -85,6 +85,81 @@ import Testing
         #endif
     }
 
+    /// The arena samples at the default interval with the workload's seed, so which regions are
+    /// sampled, and so the sites and their estimates, are the same every run.
+    @Test func theProfileNamesTheWorkloadsOwnFunctions() throws {
+        let mixed = try RunReport.run(.mixed, configuration: .init(name: "profiled-mixed"), seed: 7).profile
+        #expect(mixed.moment == "live")
+        #expect(mixed.sampleInterval == ArenaAllocator.Configuration.defaultSampleInterval)
+        #expect(mixed.sampleSeed == 7)
+        #expect(mixed.sampledRegions > 0 && mixed.siteCount == mixed.sites.count)
+        #expect(mixed.sampledRegions == mixed.sites.reduce(0) { $0 + $1.sampledRegions })
+        for kind in ["small", "medium", "large"] {
+            #expect(
+                mixed.sites.contains { $0.function.contains("Workload.Requests.\(kind)(") },
+                "no site for \(kind) requests: \(mixed.sites.map(\.function))"
+            )
+        }
+        // Large requests are dedicated blocks: they pin no chunk. The sites come most pinned first.
+        let large = try #require(mixed.sites.first { $0.function.contains("Workload.Requests.large(") })
+        #expect(large.estimatedPinnedBytes == 0)
+        #expect(mixed.sites.first?.estimatedPinnedBytes ?? 0 > 0)
+        #expect(mixed.sites.map(\.estimatedPinnedBytes) == mixed.sites.map(\.estimatedPinnedBytes).sorted(by: >))
+
+        // Small regions survive in retired chunks: their one site pins memory.
+        let smallReport = try RunReport.run(.small, configuration: .init(name: "profiled-small"), seed: 7)
+        let small = smallReport.profile
+        #expect(small.sites.count == 1)
+        #expect(small.sites.first?.function.contains("Workload.Requests.small(") == true, "\(small.sites)")
+        #expect(small.sites.first?.estimatedPinnedBytes ?? 0 > 0)
+        #expect(!smallReport.notes.contains { $0.contains("sampled regions") }, "\(smallReport.notes)")
+        let again = try RunReport.run(.small, configuration: .init(name: "profiled-small"), seed: 7).profile
+        #expect(again == small, "the same seed samples the same regions")
+
+        // Large regions, each sampled with a high probability, are estimated closely.
+        let largeReport = try RunReport.run(.large, configuration: .init(name: "profiled-large"), seed: 7, top: 1)
+        let estimate = try #require(largeReport.profile.sites.first).estimatedLiveBytes
+        let truth = largeReport.survivingBytes
+        #expect(abs(Double(estimate - truth)) <= 0.25 * Double(truth), "estimated \(estimate), true \(truth)")
+    }
+
+    @Test func theTopSitesAppearInTheTableJSONAndCSV() throws {
+        let table = try ArenaStatsTool.run(["run", "mixed", "--seed", "7", "--top", "2", "--bar-width", "10"])
+        try #require(table.status == 0, "\(table.stderrText)")
+        let text = table.stdoutText
+        expectAlignedTables(text)
+        #expect(
+            text.contains("allocation sites sampled every 512.0 KiB on average (the default interval), sample seed 7")
+        )
+        #expect(text.contains("Top allocation sites (live: "))
+        #expect(text.contains("all 3 sites: estimated "))
+        #expect(text.contains("the top 2 listed (--top)"))
+        let rows = text.split(separator: "\n").filter { $0.contains("ArenaStatsKit.Workload.Requests.") }
+        #expect(rows.count == 2, "\(text)")
+        #expect(rows.allSatisfy { $0.contains("|") && $0.contains("%") }, "each site has its share and bar")
+
+        let report = try ArenaStatsTool.json(RunReport.self, ["run", "mixed", "--seed", "7", "--top", "2"])
+        #expect(report.profile.siteCount == 3 && report.profile.sites.count == 2)
+        #expect(report.profile.sites.allSatisfy { $0.function.contains("ArenaStatsKit.Workload.Requests.") })
+        #expect(report.profile.sites.allSatisfy { $0.image == "arena-stats" }, "\(report.profile.sites.map(\.image))")
+
+        let csv = try ArenaStatsTool.run(["run", "small", "--seed", "7", "--csv"])
+        try #require(csv.status == 0, "\(csv.stderrText)")
+        let records = parseCSV(csv.stdoutText)
+        #expect(records.allSatisfy { $0.count == 7 })
+        let interval = records.first { $0[1] == "profile" && $0[4] == "sampleInterval" }
+        #expect(interval?[5] == "524288")
+        let function = try #require(records.first { $0[1] == "site" && $0[2] == "1" && $0[4] == "function" })
+        #expect(function[5].contains("ArenaStatsKit.Workload.Requests.small("), "\(function)")
+        let pinned = records.first { $0[1] == "site" && $0[2] == "1" && $0[4] == "estimatedPinnedBytes" }
+        #expect(Int(pinned?[5] ?? "") ?? 0 > 0)
+    }
+
+    @Test func aNegativeTopIsABadArgument() throws {
+        let result = try ArenaStatsTool.run(["run", "small", "--top", "-1"])
+        expectOneLineFailure(result, naming: nil, problem: "--top must not be negative")
+    }
+
     @Test func aWorkloadTheLimitRefusesFailsWithOneLine() throws {
         let result = try ArenaStatsTool.run(["run", "large", "--limit", "1048576"])
         expectOneLineFailure(result, naming: nil, problem: "workload large failed", status: 1)

@@ -1,6 +1,8 @@
 import ArenaBytes
 import ArenaStressKit
 import ArenaTestSupport
+import ArenaToolSupport
+import Foundation
 import Testing
 
 /// The stress workloads, run in-process through `ArenaStressKit`: short seeded runs that must
@@ -79,6 +81,77 @@ struct StressWorkloadTests {
         #expect(summary.outcomes.compacted > 0, "nothing was compacted (\(TestSeed.replayHint))")
         #expect(summary.table().contains("at stop: pinned chunks"))
         #expect(summary.table().contains("at stop: pinned by 1 reference"))
+    }
+
+    @Test("--sample-interval: a two-thread run reports the workload's own sites and the end check still settles back")
+    func sampledRun() throws {
+        let summary = try passingRun(
+            StressConfiguration(
+                seed: seed,
+                threads: 2,
+                operations: operations,
+                maxLiveBytes: 8 << 20,
+                sampleInterval: 4096
+            )
+        )
+        expectBackAtStart(summary)
+        #expect(summary.endCheck.finalSampledRegions == 0, "a sampled region outlived its views")
+        let profile = try #require(summary.profile, "no profile with --sample-interval")
+        #expect(profile.sampleInterval == 4096 && profile.sampleSeed == seed && profile.moment == "at stop")
+        #expect(profile.sampledRegions > 0, "nothing sampled (\(TestSeed.replayHint))")
+        #expect(!profile.sites.isEmpty && profile.sites.count <= 10)
+        // Every allocation is the workload's: whichever regions the two threads happen to sample,
+        // each site is a function of ArenaStressKit.
+        for site in profile.sites {
+            #expect(site.function.contains("ArenaStressKit."), "site \(site.function) (\(TestSeed.replayHint))")
+        }
+        let table = summary.table()
+        #expect(table.contains(", sampling every 4.0 KiB"))
+        #expect(
+            table.contains("allocation sites at stop (one region sampled per 4.0 KiB on average, sample seed \(seed)")
+        )
+        #expect(table.contains(shortFunctionName(profile.sites[0].function)))
+        #expect(table.contains("sampled regions left 0: ok"))
+        let decoded = try JSONDecoder().decode(Summary.self, from: Data(summary.json().utf8))
+        #expect(decoded.profile == profile)
+        #expect(decoded.endCheck.finalSampledRegions == 0)
+    }
+
+    /// At a 1-byte interval nearly every allocation is sampled, and a sampled region is never
+    /// reclaimed: the single-thread check that a unique view is reclaimed must allow for it, and
+    /// the end check's probe, which must reclaim the arena's current chunk, is never sampled.
+    @Test("sampling nearly every allocation, a single-thread run still reclaims, checks and settles back")
+    func everyAllocationSampled() throws {
+        let summary = try passingRun(
+            StressConfiguration(seed: seed, threads: 1, operations: 2000, maxLiveBytes: 4 << 20, sampleInterval: 1)
+        )
+        expectBackAtStart(summary)
+        let profile = try #require(summary.profile)
+        #expect(profile.sampledRegions > 0)
+        #expect(summary.outcomes.reclaimRefused > 0)
+    }
+
+    @Test("without --sample-interval nothing is sampled and the summary has no profile")
+    func unsampledRun() throws {
+        guard StressConfiguration.environmentSampleInterval == nil else { return }
+        let summary = try passingRun(StressConfiguration(seed: seed, threads: 1, operations: 500))
+        #expect(summary.profile == nil)
+        #expect(!summary.table().contains("allocation sites"))
+        #expect(!summary.table().contains("sampled regions left"))
+    }
+
+    @Test("a violation's replay line names the sample interval, which changes the run")
+    func replayNamesTheInterval() throws {
+        let configuration = StressConfiguration(
+            seed: seed,
+            threads: 1,
+            operations: 2000,
+            injectCorruption: true,
+            sampleInterval: 8192
+        )
+        let runner = Runner(configuration: configuration)
+        let failure = try #require(runner.failure(for: runner.run()), "the corruption was not caught")
+        #expect(failure.description.contains(" --sample-interval 8192"), "\(failure)")
     }
 
     @Test("near its limit the arena refuses requests, the run counts them and loses nothing")
@@ -203,6 +276,28 @@ struct StressCommandLineTests {
         #expect(result.stderrText.contains("seed 7"))
     }
 
+    @Test("--sample-interval prints the top allocation sites in the table and in the JSON")
+    func sampledRunOutput() throws {
+        let arguments = ["--threads", "2", "--operations", "1500", "--seed", "3", "--sample-interval", "4K"]
+        let table = try StressTool.run(arguments)
+        #expect(table.status == 0, "\(table.stderrText)")
+        #expect(table.stdoutText.contains(", sampling every 4.0 KiB"))
+        #expect(table.stdoutText.contains("allocation sites at stop (one region sampled per 4.0 KiB on average"))
+        let sites = table.stdoutText.split(separator: "\n").filter { $0.hasPrefix("ArenaStressKit.") }
+        #expect(!sites.isEmpty, "no site rows: \(table.stdoutText)")
+        #expect(table.stdoutText.contains("sampled regions left 0: ok"))
+        #expect(table.stdoutText.hasSuffix("passed\n"))
+
+        let json = try StressTool.run(arguments + ["--json"])
+        #expect(json.status == 0, "\(json.stderrText)")
+        let summary = try JSONDecoder().decode(Summary.self, from: Data(json.stdout))
+        let profile = try #require(summary.profile)
+        #expect(profile.sampleInterval == 4096 && profile.sampleSeed == 3)
+        #expect(!profile.sites.isEmpty && profile.sites.allSatisfy { $0.function.contains("ArenaStressKit.") })
+        #expect(profile.sites.allSatisfy { $0.image == "arena-stress" }, "\(profile.sites.map(\.image))")
+        #expect(summary.endCheck.passed && summary.endCheck.finalSampledRegions == 0)
+    }
+
     /// The system's own refusal, not an injected one: under `ulimit -v` large blocks run out,
     /// and each refusal is counted and survived as `--fail-rate`'s are. One thread, so the same
     /// requests come every run (7 refused in release and debug builds here; the process needs
@@ -251,6 +346,10 @@ struct StressCommandLineTests {
             ["--fail-rate", "2"],
             ["--fail-rate", "-1%"],
             ["--fail-rate", "often"],
+            ["--sample-interval", "0"],
+            ["--sample-interval", "-4K"],
+            ["--sample-interval", "often"],
+            ["--sample-interval", "99999999999G"],
             ["--no-such-option"],
         ]
     )
