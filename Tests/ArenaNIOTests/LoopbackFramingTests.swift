@@ -8,8 +8,10 @@ import Synchronization
 import Testing
 
 /// Real sockets on 127.0.0.1: a client that sends far faster than the server's consumer drains,
-/// into an arena with a small limit.
-@Suite("ArenaFramingHandler over loopback", .serialized, .timeLimit(.minutes(5)))
+/// into an arena with a small limit. A 10-minute limit: these tests await, and Swift Testing
+/// counts the wait for a free thread of the cooperative pool (busy with the sanitizers' long
+/// tests on 2 cores) in the limit; under TSan the suite finished 196 s into a 200 s run.
+@Suite("ArenaFramingHandler over loopback", .serialized, .timeLimit(.minutes(10)))
 struct LoopbackFramingTests {
     /// 3 MB of frames, far over the arena's 256 KiB limit (at the sanitizers' quarter scale,
     /// 750 KB: still three times the limit, so reading must pause).
