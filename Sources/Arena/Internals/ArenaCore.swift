@@ -36,6 +36,9 @@ package final class ArenaCore: @unchecked Sendable {
     let jemallocArena: UInt32?
     /// The sampling state when allocation sites are sampled (`sampleInterval`), else `nil`.
     let sampler: Sampler?
+    /// `sampler`, unretained: the allocation path asks it without a retain and release, which
+    /// cost as much as the rest of a 64-byte allocation. `sampler` keeps it alive.
+    private let samplerReference: Unmanaged<Sampler>?
     /// Refuses chosen backend allocations when a test or tool sets a plan; off by default.
     let faults = FaultInjection()
 
@@ -77,9 +80,11 @@ package final class ArenaCore: @unchecked Sendable {
     ) throws(ArenaError) {
         self.name = name
         self.isShared = isShared
-        self.sampler = (sampleInterval ?? Sampler.environmentInterval).map { interval in
+        let sampler = (sampleInterval ?? Sampler.environmentInterval).map { interval in
             Sampler(interval: interval, seed: sampleSeed ?? Sampler.randomSeed())
         }
+        self.sampler = sampler
+        self.samplerReference = sampler.map { Unmanaged.passUnretained($0) }
         self.chunkSize = chunkSize
         self.largestCarve = chunkSize / 8
         self.limit = limit
@@ -174,7 +179,10 @@ package final class ArenaCore: @unchecked Sendable {
     /// Hands out a region of `byteCount` bytes aligned to `alignment`.
     @inline(__always)
     func allocate(byteCount: Int, alignment: Int) throws(ArenaError) -> Region {
-        if let sampler, sampler.shouldSample(byteCount) {
+        if let sampling = samplerReference,
+            sampling._withUnsafeGuaranteedRef({ $0.shouldSample(byteCount) })
+        {
+            let sampler = sampling.takeUnretainedValue()
             return try allocateSampled(byteCount: byteCount, alignment: alignment, sampler: sampler)
         }
         return try allocateUnsampled(byteCount: byteCount, alignment: alignment)
