@@ -125,10 +125,20 @@ public struct Bytes: Sendable {
     public func withUnsafeBytes<Result, Failure: Error>(
         _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        defer { ThreadSanitizer.release(_region.storage) }
-        return try withExtendedLifetime(_region) { () throws(Failure) -> Result in
-            try body(UnsafeRawBufferPointer(start: _region.start, count: _region._count))
+        try withExtendedLifetime(_region) { () throws(Failure) -> Result in
+            try _withUnretainedBytes(body)
         }
+    }
+
+    /// `withUnsafeBytes` for a caller that keeps this view's storage alive itself (a chain
+    /// borrowed for the call): nothing is retained, which the optimizer cannot always prove
+    /// unneeded when the view is read from memory it does not own.
+    @inlinable
+    func _withUnretainedBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        defer { ThreadSanitizer.release(ObjectIdentifier(_region.storage)) }
+        return try body(UnsafeRawBufferPointer(start: _region.start, count: _region._count))
     }
 
     /// The bytes as a `RawSpan`, valid while this view is borrowed.

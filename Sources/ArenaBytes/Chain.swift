@@ -92,11 +92,18 @@ public struct Chain: Sendable {
         (0..<segmentCount).map(_segment)
     }
 
-    /// Calls `body` with each segment in order, without making an array of them (as
-    /// ``segments`` does).
+    /// Calls `body` with each segment's bytes in order, without making an array of them (as
+    /// ``segments`` does) and without retaining a segment: the chain, borrowed for the call,
+    /// keeps them all alive.
     @inlinable
-    package func forEachSegment(_ body: (Bytes) throws -> Void) rethrows {
-        for index in 0..<segmentCount { try body(_segment(index)) }
+    package func forEachSegmentBuffer(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        guard !_head.isEmpty else { return }
+        try withExtendedLifetime(self) {
+            try _head._withUnretainedBytes(body)
+            try _tail.withUnsafeBufferPointer { tail in
+                for index in _tailStart..<tail.count { try tail[index]._withUnretainedBytes(body) }
+            }
+        }
     }
 
     /// The number of bytes in all segments.

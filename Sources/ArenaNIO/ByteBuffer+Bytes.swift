@@ -22,14 +22,15 @@ extension ByteBuffer {
     /// A buffer holding a copy of `bytes`, allocated by `allocator`.
     ///
     /// - Complexity: O(n).
-    public init(_ bytes: Bytes, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+    @inlinable
+    public init(_ bytes: borrowing Bytes, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
         var buffer = allocator.buffer(capacity: bytes.count)
-        _ = bytes.withUnsafeBytes { source in
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: source.count) { destination in
-                // SAFETY: NIO guarantees `minimumWritableBytes` of room.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bytes.count) { destination in
+            bytes.withUnsafeBytes { source in
+                // SAFETY: NIO guarantees `bytes.count` bytes of room.
                 destination.baseAddress?.copyMemory(from: source.baseAddress!, byteCount: source.count)
-                return source.count
             }
+            return bytes.count
         }
         self = buffer
     }
@@ -37,16 +38,17 @@ extension ByteBuffer {
     /// A buffer holding a copy of a chain's bytes, allocated by `allocator`.
     ///
     /// - Complexity: O(n).
-    public init(_ chain: Chain, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+    @inlinable
+    public init(_ chain: borrowing Chain, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
         var buffer = allocator.buffer(capacity: chain.count)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: chain.count) { destination in
             var written = 0
-            chain.forEachSegment { segment in
-                segment.withUnsafeBytes { source in
-                    // SAFETY: NIO guarantees `chain.count` bytes of room, the segments' sum.
-                    (destination.baseAddress! + written).copyMemory(from: source.baseAddress!, byteCount: source.count)
-                    written += source.count
-                }
+            chain.forEachSegmentBuffer { source in
+                // SAFETY: segments are never empty, and NIO guarantees `chain.count` bytes of
+                // room, the segments' sum. One capacity check for all segments, where
+                // `writeBytes` per segment would check each time.
+                (destination.baseAddress! + written).copyMemory(from: source.baseAddress!, byteCount: source.count)
+                written += source.count
             }
             return written
         }

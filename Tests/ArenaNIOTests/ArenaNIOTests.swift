@@ -36,6 +36,33 @@ struct ArenaNIOTests {
         let chain: Chain = [Bytes("ab".utf8), Bytes("cd".utf8)]
         var joined = ByteBuffer(chain, allocator: .arena)
         #expect(joined.readString(length: 4) == "abcd")
+        #expect(ByteBuffer(Bytes()).readableBytes == 0)
+        #expect(ByteBuffer(Chain()).readableBytes == 0)
+    }
+
+    @Test func byteBufferFromAPartlyReadChainHoldsExactlyItsUnreadBytes() {
+        // Segments of 1 to 700 bytes; after each read of the chain the buffer must hold exactly
+        // what is left, across the head, a consumed tail and the segments after it.
+        let source = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        var chain = Chain()
+        var offset = 0
+        var length = 1
+        while offset < source.count {
+            let end = min(source.count, offset + length)
+            chain.append(Bytes(source[offset..<end]))
+            offset = end
+            length = length * 7 % 701 + 1
+        }
+        var consumed = 0
+        while consumed <= source.count {
+            let buffer = ByteBuffer(chain)
+            #expect(buffer.readableBytes == source.count - consumed)
+            #expect(buffer.readableBytesView.elementsEqual(source[consumed...]))
+            let step = min(source.count - consumed, 997)
+            guard step > 0 else { break }
+            _ = chain.readBytes(step)
+            consumed += step
+        }
     }
 
     @Test func theArenaAllocatorRoutesNIOBuffersIntoTheNIOArena() throws {

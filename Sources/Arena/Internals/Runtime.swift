@@ -53,8 +53,9 @@ package enum ThreadSanitizer {
 
     /// The corresponding sanitizer call is `__tsan_release(object)`.
     @usableFromInline @inline(never)
-    package static func release(_ object: AnyObject) {
-        CArenaRuntime_tsan_release(Unmanaged.passUnretained(object).toOpaque())
+    package static func release(_ object: ObjectIdentifier) {
+        // An identifier, not the object: a caller need not hold (retain) what it announces.
+        CArenaRuntime_tsan_release(UnsafeMutableRawPointer(bitPattern: UInt(bitPattern: object)))
     }
 }
 
