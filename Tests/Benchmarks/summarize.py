@@ -306,6 +306,10 @@ def targets(rows):
     throughput("BytesMut.append(contentsOf:)", "ByteBuffer.writeBytes", 2.0,
                "DESIGN/issue 3: growth to 64 MiB >= 2x ByteBuffer")
 
+    # Issue 12: sampling allocation sites at the default 512 KiB interval.
+    within("1a", "BytesMut(capacity:in: sampled arena)", "1a", "BytesMut(capacity:in: arena)", 1.1,
+           "issue 12: 64 B alloc+drop in a sampled arena within 1.1x of the same arena unsampled")
+
     # Issue 14: fast paths where users start.
     explicit = "BytesMut(capacity:in: arena)"
     within("1a", bytes_mut, "1a", explicit, 1.1,
