@@ -29,7 +29,8 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
     public var chunkSize: Int
     /// Chunks that are current or still referenced by a region.
     public var liveChunks: Int
-    /// Free chunks kept for reuse (reserved, not handed out).
+    /// Free chunks kept for reuse (reserved, not handed out): at most four, and a chunk that
+    /// dies is kept only while the cache holds fewer than the live chunks (at least one).
     public var cachedChunks: Int
     /// Live dedicated blocks (requests too large to carve from a chunk).
     public var dedicatedBlocks: Int

@@ -204,7 +204,10 @@ extension Bytes: ExpressibleByArrayLiteral {
 extension Bytes {
     /// The storage bytes this view keeps alive: the chunk size for a view carved from a chunk
     /// (the whole chunk lives while the view does), the block size for a dedicated block, the
-    /// buffer size for foreign memory, 0 for an empty view.
+    /// buffer size for foreign memory, 0 for a view of no storage (`Bytes()`).
+    ///
+    /// An empty view made by slicing or splitting still keeps its storage alive, so an empty
+    /// view may retain a whole chunk; its ``compacted()`` form retains nothing.
     ///
     /// Compare it with ``count`` to decide whether a view you keep for long is worth
     /// ``compacted()``: a 20-byte view with 65 536 retained bytes keeps a whole chunk alive.
@@ -214,14 +217,15 @@ extension Bytes {
 
     /// The same bytes, in storage that keeps only about them alive.
     ///
-    /// Returns `self` when the view already keeps only about itself alive: an empty view,
-    /// foreign memory, or a view covering at least three quarters of its chunk or block (an
+    /// Returns `self` when the view already keeps only about itself alive: a view of no
+    /// storage (`Bytes()`), foreign memory, or a view covering at least three quarters of its chunk or block (an
     /// earlier compacted copy covers all of its block). Otherwise the bytes are copied into
     /// storage meant for long-lived data in the same arena: a dedicated block of exactly their
     /// size, which jemalloc packs with other blocks of its size class into slabs of the arena's
     /// own jemalloc arena, apart from the short-lived chunk stream, reusing each slot that a
     /// dead copy frees. The result's ``retainedBytes`` is its ``count``: never more than this
-    /// view's.
+    /// view's. An empty view of a chunk or block becomes a view of no storage, which keeps
+    /// nothing alive.
     ///
     /// Keep the result and drop the original: the original's storage goes back when its last
     /// view does.

@@ -157,14 +157,17 @@ final class Worker {
 
     // MARK: - Pool
 
-    /// `--compact`: copies each view that keeps at least four times its size alive with
+    /// `--compact`: copies each view that keeps at least four times its size alive (an empty
+    /// view that keeps any storage alive, too) with
     /// `Bytes.compacted()`, checks every byte of the copy, and keeps the copy instead (with a
     /// lease of its own size). A copy the limit refuses leaves the view as it was.
     func compactPool() throws(Violation) {
         for position in pool.indices {
             let tracked = pool[position]
             let bytes = tracked.bytes
-            guard bytes.count > 0, bytes.retainedBytes >= 4 * bytes.count else { continue }
+            // Empty views too: an empty slice or split of a chunk keeps the whole chunk alive,
+            // and its compacted form keeps nothing.
+            guard bytes.retainedBytes >= 4 * bytes.count, bytes.retainedBytes > 0 else { continue }
             let copy: Bytes
             do {
                 copy = try bytes.compacted()

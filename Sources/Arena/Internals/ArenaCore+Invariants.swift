@@ -28,8 +28,8 @@ extension ArenaCore {
             "arena \(name): \(linked) chunks linked, \(guarded.liveChunks) counted live"
         )
         precondition(
-            guarded.cache.count <= chunkCacheLimit,
-            "arena \(name): \(guarded.cache.count) cached chunks, limit \(chunkCacheLimit)"
+            guarded.cache.count <= cacheLimit,
+            "arena \(name): \(guarded.cache.count) cached chunks, limit \(cacheLimit) for \(guarded.liveChunks) live"
         )
         let reserved = reserved.load(ordering: .relaxed)
         precondition(reserved >= 0, "arena \(name): \(reserved) bytes reserved")

@@ -31,7 +31,9 @@ package final class ArenaCore: @unchecked Sendable {
     /// Whether this is the shared arena's core (`ArenaAllocator.shared`), whose threads' chunks
     /// the default allocation path carves from directly.
     let isShared: Bool
-    /// Free chunks kept for reuse before they go back to jemalloc.
+    /// Free chunks kept for reuse before they go back to jemalloc: at most this many, and at
+    /// most as many as are live (at least one), so an arena that shrinks keeps a cache in
+    /// proportion (`cacheLimit`).
     let chunkCacheLimit = 4
     let jemallocArena: UInt32?
     /// The sampling state when allocation sites are sampled (`sampleInterval`), else `nil`.
@@ -292,12 +294,23 @@ package final class ArenaCore: @unchecked Sendable {
         chunk.next?._withUnsafeGuaranteedRef { $0.previous = chunk.previous }
         guarded.liveChunks -= 1
         guarded.carvesInDeadChunks += chunk.carves.load(ordering: .relaxed)
-        let keep = !isClosed.load(ordering: .relaxed) && guarded.cache.count < chunkCacheLimit
+        // A cache as large as the live chunks serves an arena whose chunks cycle (each dies as
+        // its successor fills); more would only hold memory a shrunk arena no longer uses, as
+        // when compaction empties the chunks its survivors pinned. One death lowers the limit
+        // by at most one, so at most one cached chunk is over it.
+        let limit = cacheLimit
+        let keep = !isClosed.load(ordering: .relaxed) && guarded.cache.count < limit
         if keep { guarded.cache.append(SendablePointer(chunk.base)) }
+        let evicted = guarded.cache.count > limit ? guarded.cache.popLast() : nil
         _invariantCheckLocked()
         lock.unlock()
         if !keep { releaseChunkMemory(chunk.base) }
+        if let evicted { releaseChunkMemory(evicted.pointer) }
     }
+
+    /// How many free chunks the cache may hold now: as many as are live, at least one, at most
+    /// `chunkCacheLimit`. Call with the lock held.
+    var cacheLimit: Int { min(chunkCacheLimit, max(1, guarded.liveChunks)) }
 
     func blockDied(_ base: UnsafeMutableRawPointer, capacity: Int, alignment: Int) {
         Backend.deallocate(base, size: capacity, alignment: alignment, arena: jemallocArena)
