@@ -18,6 +18,12 @@ void __tsan_acquire(void *address);
 void __tsan_release(void *address);
 #endif
 
+#if CARENA_TSAN
+const int CArenaRuntime_tsan_active = 1;
+#else
+const int CArenaRuntime_tsan_active = 0;
+#endif
+
 int CArenaRuntime_tsan_enabled(void) {
 #if CARENA_TSAN
     return 1;

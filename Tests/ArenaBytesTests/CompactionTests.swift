@@ -93,6 +93,20 @@ struct CompactionTests {
         #expect(try compacted.compacted().region.baseAddress == compacted.region.baseAddress)
     }
 
+    /// An empty view made by slicing keeps its whole chunk alive, pinned once the arena moves
+    /// on; compacted, it keeps nothing and the chunk goes back.
+    @Test func anEmptySliceKeepsItsChunkUntilCompacted() throws {
+        let chunkSize = 4096
+        let arena = try ArenaAllocator(.init(name: "empty-slice", chunkSize: chunkSize))
+        var empty = Bytes(Array(repeating: UInt8(7), count: 100), in: arena).slice(50..<50)
+        #expect(empty.isEmpty && empty.retainedBytes == chunkSize)
+        for _ in 0..<16 { _ = Bytes(Array(repeating: UInt8(1), count: 400), in: arena) }  // moves on
+        #expect(arena.statistics().pinnedChunks == 1, "the empty slice pins its chunk")
+        empty = try empty.compacted()
+        #expect(empty.isEmpty && empty.retainedBytes == 0)
+        #expect(arena.statistics().pinnedChunks == 0)
+    }
+
     @Test func compactedSurvivorsPackTogetherAndUnpinTheirChunks() throws {
         let arena = try ArenaAllocator(.init(name: "survivors", chunkSize: 4096))
         var survivors: [Bytes] = []

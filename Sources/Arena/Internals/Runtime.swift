@@ -1,4 +1,4 @@
-internal import CArenaRuntime
+public import CArenaRuntime
 
 // The runtime's batch reference counting (`swift_retain_n`/`swift_release_n`), so a carve hands
 // out a prepaid reference instead of paying an atomic increment: that increment was half the
@@ -52,10 +52,16 @@ package enum ThreadSanitizer {
     }
 
     /// The corresponding sanitizer call is `__tsan_release(object)`.
-    @usableFromInline @inline(never)
+    ///
+    /// Inlined, and without a call unless the package was built with the sanitizer: every
+    /// `Bytes.withUnsafeBytes` announces its reads, and an opaque call there cost a 4 KiB
+    /// `ByteBuffer(chain)` a fifth of its time.
+    @inlinable @inline(__always)
     package static func release(_ object: ObjectIdentifier) {
         // An identifier, not the object: a caller need not hold (retain) what it announces.
-        CArenaRuntime_tsan_release(UnsafeMutableRawPointer(bitPattern: UInt(bitPattern: object)))
+        if CArenaRuntime_tsan_active != 0 {
+            CArenaRuntime_tsan_release(UnsafeMutableRawPointer(bitPattern: UInt(bitPattern: object)))
+        }
     }
 }
 

@@ -96,6 +96,10 @@ static inline void CArenaRuntime_set_thread_slots(void *slots) {
 /// Whether this module was compiled with ThreadSanitizer (`swift build --sanitize=thread`).
 int CArenaRuntime_tsan_enabled(void);
 
+/// 1 when this module was compiled with ThreadSanitizer, else 0: a constant, read before the
+/// annotation calls below so that a build without the sanitizer makes no call.
+extern const int CArenaRuntime_tsan_active;
+
 /// `__tsan_acquire(address)` under ThreadSanitizer; nothing otherwise.
 ///
 /// Compiled in `CArenaRuntime.c` (not inline here): only a C file compiled by the package
