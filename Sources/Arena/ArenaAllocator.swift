@@ -40,8 +40,10 @@ public final class ArenaAllocator: Sendable {
         public var threadLocalChunks: Bool
         /// The mean bytes allocated between two sampled regions, for ``ArenaAllocator/memoryProfile()``;
         /// `nil` (the default) leaves sampling off unless the environment variable
-        /// `ARENA_SAMPLE_INTERVAL` gives an interval. 512 KiB (jemalloc's default) costs little:
-        /// about 14% on a 64-byte allocation and drop in `Scripts/bench` (2026-12-06).
+        /// `ARENA_SAMPLE_INTERVAL` gives an interval. 512 KiB (jemalloc's default) costs little
+        /// on small allocations: about 7% on a 64-byte allocation and drop in `Scripts/bench`
+        /// (median of 7 runs, 2026-12-06), about 80% on 4 KiB ones, which are sampled 64 times
+        /// as often.
         ///
         /// With sampling off, allocation does no more work than without this setting; with it on,
         /// each allocation subtracts its size from a countdown (a relaxed load and store), and a
