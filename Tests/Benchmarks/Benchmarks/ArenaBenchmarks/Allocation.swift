@@ -40,6 +40,18 @@ let sampledArena: ArenaAllocator = {
     }
 }()
 
+/// A named arena whose threads carve from chunks of their own (`threadLocalChunks`, as the
+/// shared arena does) instead of one chunk under a spin lock.
+let threadLocalArena: ArenaAllocator = {
+    var configuration = ArenaAllocator.Configuration(name: "bench-thread-local")
+    configuration.threadLocalChunks = true
+    do {
+        return try ArenaAllocator(configuration)
+    } catch {
+        fatalError("cannot create the thread-local benchmark arena: \(error)")
+    }
+}()
+
 /// The arena `ArenaAllocator.allocate` is measured on (BytesMut uses `.shared`, as users do).
 let allocationArena: ArenaAllocator = {
     do {
@@ -77,6 +89,16 @@ func registerAllocation() {
         // costs a retain and a release of the shared allocator per call).
         register(workload, .oursVariant, "BytesMut(capacity:in: arena)", arena: true) { benchmark in
             let arena = allocationArena
+            measure(benchmark, ops: ops, arena: arena) {
+                for _ in 0..<ops {
+                    let writer = BytesMut(capacity: size, in: arena)
+                    sink(writer)
+                }
+            }
+        }
+
+        register(workload, .oursVariant, "BytesMut(capacity:in: thread-local arena)", arena: true) { benchmark in
+            let arena = threadLocalArena
             measure(benchmark, ops: ops, arena: arena) {
                 for _ in 0..<ops {
                     let writer = BytesMut(capacity: size, in: arena)
