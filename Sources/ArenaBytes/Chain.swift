@@ -362,26 +362,29 @@ extension Chain {
 
     /// Calls `body` with one `iovec` per segment, for `writev(2)` or `sendmsg(2)`.
     ///
-    /// The vectors point into the segments' memory and are valid only during the call.
-    /// `writev` accepts at most `IOV_MAX` (1024 on Linux) vectors per call.
+    /// The vectors point into the segments' memory and are valid only during the call. They
+    /// live on the stack for chains of up to a few dozen segments (nothing is allocated), on
+    /// the heap beyond. `writev` accepts at most `IOV_MAX` (1024 on Linux) vectors per call.
     ///
     /// - Complexity: O(segments).
     public func withIOVectors<Result, Failure: Error>(
         _ body: (UnsafeBufferPointer<iovec>) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        let count = segmentCount
-        let vectors = UnsafeMutableBufferPointer<iovec>.allocate(capacity: count)
-        defer { vectors.deallocate() }
-        for index in 0..<count {
-            let segment = _segment(index)
-            // SAFETY: `withExtendedLifetime(self)` below keeps every segment alive for the call.
-            vectors[index] = iovec(
-                iov_base: UnsafeMutableRawPointer(mutating: segment.region.baseAddress),
-                iov_len: segment.count
-            )
-        }
-        return try withExtendedLifetime(self) { () throws(Failure) -> Result in
-            try body(UnsafeBufferPointer(vectors))
+        try withUnsafeTemporaryAllocation(of: iovec.self, capacity: segmentCount) {
+            (vectors) throws(Failure) -> Result in
+            var filled = 0
+            // SAFETY: the chain is borrowed for the whole call, which keeps every segment alive.
+            forEachSegmentBuffer { segment in
+                vectors.initializeElement(
+                    at: filled,
+                    to: iovec(iov_base: UnsafeMutableRawPointer(mutating: segment.baseAddress), iov_len: segment.count)
+                )
+                filled += 1
+            }
+            defer { _ = vectors[..<filled].deinitialize() }
+            return try withExtendedLifetime(self) { () throws(Failure) -> Result in
+                try body(UnsafeBufferPointer(rebasing: vectors[..<filled]))
+            }
         }
     }
 }

@@ -140,4 +140,24 @@ struct ChainTests {
         }
         #expect(received == Array(chain))
     }
+
+    /// One vector per unread segment, at the segment's own address: after partial reads (a
+    /// head cut short, consumed tail entries), for no segment at all, and for more segments
+    /// than fit on the stack.
+    @Test func ioVectorsPointAtTheUnreadSegments() {
+        #expect(Chain().withIOVectors { $0.count } == 0)
+        for segmentCount in [1, 3, 2000] {
+            var chain = Chain((0..<segmentCount).map { Bytes(Array(repeating: UInt8(truncatingIfNeeded: $0), count: 10)) })
+            _ = chain.readBytes(15)  // the first segment gone, the second cut short
+            let segments = chain.segments
+            let vectors = chain.withIOVectors { vectors in
+                vectors.map { (UInt(bitPattern: $0.iov_base), $0.iov_len) }
+            }
+            #expect(vectors.count == segments.count)
+            #expect(vectors.map(\.1).reduce(0, +) == chain.count)
+            for (vector, segment) in zip(vectors, segments) {
+                #expect(vector.0 == UInt(bitPattern: segment.region.baseAddress) && vector.1 == segment.count)
+            }
+        }
+    }
 }

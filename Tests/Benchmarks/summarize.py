@@ -36,7 +36,7 @@ ROLE_ORDER = {"ours": 0, "ours+": 1, "peer": 2, "tokio": 3, "ref": 4}
 
 # Workloads whose `ours`/`ours+` rows must allocate nothing: no heap byte on the measuring
 # thread(s), no region from the arena, no jemalloc call on the arena.
-ZERO_ALLOCATION_WORKLOADS = {"2a", "2b", "2c", "3", "6a", "6b", "7"}
+ZERO_ALLOCATION_WORKLOADS = {"2a", "2b", "2c", "3", "6a", "6b", "7", "9"}
 # "well under 1" jemalloc call per small region: at most one per 20 regions, in every batch.
 SMALL_REGION_JEMALLOC_CALLS_LIMIT = 0.05
 
