@@ -147,7 +147,9 @@ struct ChainTests {
     @Test func ioVectorsPointAtTheUnreadSegments() {
         #expect(Chain().withIOVectors { $0.count } == 0)
         for segmentCount in [1, 3, 2000] {
-            var chain = Chain((0..<segmentCount).map { Bytes(Array(repeating: UInt8(truncatingIfNeeded: $0), count: 10)) })
+            var chain = Chain(
+                (0..<segmentCount).map { Bytes(Array(repeating: UInt8(truncatingIfNeeded: $0), count: 10)) }
+            )
             _ = chain.readBytes(15)  // the first segment gone, the second cut short
             let segments = chain.segments
             let vectors = chain.withIOVectors { vectors in
