@@ -218,14 +218,14 @@ extension Bytes {
     /// The same bytes, in storage that keeps only about them alive.
     ///
     /// Returns `self` when the view already keeps only about itself alive: a view of no
-    /// storage (`Bytes()`), foreign memory, or a view covering at least three quarters of its chunk or block (an
-    /// earlier compacted copy covers all of its block). Otherwise the bytes are copied into
-    /// storage meant for long-lived data in the same arena: a dedicated block of exactly their
-    /// size, which jemalloc packs with other blocks of its size class into slabs of the arena's
-    /// own jemalloc arena, apart from the short-lived chunk stream, reusing each slot that a
-    /// dead copy frees. The result's ``retainedBytes`` is its ``count``: never more than this
-    /// view's. An empty view of a chunk or block becomes a view of no storage, which keeps
-    /// nothing alive.
+    /// storage (`Bytes()`), foreign memory, or a view covering at least three quarters of its
+    /// chunk or block (an earlier compacted copy covers all of its block). Otherwise the bytes
+    /// are copied into storage meant for long-lived data in the same arena: a dedicated block
+    /// of exactly their size, which jemalloc packs with other blocks of its size class into
+    /// slabs of the arena's own jemalloc arena, apart from the short-lived chunk stream,
+    /// reusing each slot that a dead copy frees. The result's ``retainedBytes`` is its
+    /// ``count``: never more than this view's. An empty view of a chunk or block becomes a
+    /// view of no storage, which keeps nothing alive.
     ///
     /// Keep the result and drop the original: the original's storage goes back when its last
     /// view does.

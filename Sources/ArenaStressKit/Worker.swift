@@ -158,9 +158,9 @@ final class Worker {
     // MARK: - Pool
 
     /// `--compact`: copies each view that keeps at least four times its size alive (an empty
-    /// view that keeps any storage alive, too) with
-    /// `Bytes.compacted()`, checks every byte of the copy, and keeps the copy instead (with a
-    /// lease of its own size). A copy the limit refuses leaves the view as it was.
+    /// view that keeps any storage alive, too) with `Bytes.compacted()`, checks every byte of
+    /// the copy, and keeps the copy instead (with a lease of its own size). A copy the limit
+    /// refuses leaves the view as it was.
     func compactPool() throws(Violation) {
         for position in pool.indices {
             let tracked = pool[position]

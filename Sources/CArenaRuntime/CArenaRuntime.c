@@ -24,14 +24,6 @@ const int CArenaRuntime_tsan_active = 1;
 const int CArenaRuntime_tsan_active = 0;
 #endif
 
-int CArenaRuntime_tsan_enabled(void) {
-#if CARENA_TSAN
-    return 1;
-#else
-    return 0;
-#endif
-}
-
 void CArenaRuntime_tsan_acquire(void *address) {
 #if CARENA_TSAN
     __tsan_acquire(address);

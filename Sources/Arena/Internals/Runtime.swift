@@ -42,9 +42,6 @@ func swiftStrongReferences(_ object: UnsafeMutableRawPointer) -> Int? {
 /// storage announces `acquire(storage)` before it writes (reclaiming, growth in place).
 @usableFromInline
 package enum ThreadSanitizer {
-    /// Whether the package was built with ThreadSanitizer.
-    package static var isEnabled: Bool { CArenaRuntime_tsan_enabled() != 0 }
-
     /// The corresponding sanitizer call is `__tsan_acquire(object)`.
     @inline(never)
     package static func acquire(_ object: AnyObject) {

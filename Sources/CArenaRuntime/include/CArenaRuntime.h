@@ -93,11 +93,9 @@ static inline void CArenaRuntime_set_thread_slots(void *slots) {
     CArenaRuntime_threadSlots = slots;
 }
 
-/// Whether this module was compiled with ThreadSanitizer (`swift build --sanitize=thread`).
-int CArenaRuntime_tsan_enabled(void);
-
-/// 1 when this module was compiled with ThreadSanitizer, else 0: a constant, read before the
-/// annotation calls below so that a build without the sanitizer makes no call.
+/// 1 when this module was compiled with ThreadSanitizer (`swift build --sanitize=thread`),
+/// else 0: a constant, read before the annotation calls below so that a build without the
+/// sanitizer makes no call.
 extern const int CArenaRuntime_tsan_active;
 
 /// `__tsan_acquire(address)` under ThreadSanitizer; nothing otherwise.
