@@ -28,16 +28,21 @@ enum DirectJemalloc {
     }
 }
 
+/// A benchmark arena; the benchmarks cannot run without it.
+func benchmarkArena(_ configuration: ArenaAllocator.Configuration) -> ArenaAllocator {
+    do {
+        return try ArenaAllocator(configuration)
+    } catch {
+        fatalError("cannot create the benchmark arena \(configuration.name): \(error)")
+    }
+}
+
 /// The same arena with allocation sites sampled at jemalloc's default interval (512 KiB): what
 /// `memoryProfile()` costs on the allocation path (issue 12: at most 10% slower).
 let sampledArena: ArenaAllocator = {
     var configuration = ArenaAllocator.Configuration(name: "bench-sampled")
     configuration.sampleInterval = ArenaAllocator.Configuration.defaultSampleInterval
-    do {
-        return try ArenaAllocator(configuration)
-    } catch {
-        fatalError("cannot create the sampled benchmark arena: \(error)")
-    }
+    return benchmarkArena(configuration)
 }()
 
 /// A named arena whose threads carve from chunks of their own (`threadLocalChunks`, as the
@@ -45,21 +50,11 @@ let sampledArena: ArenaAllocator = {
 let threadLocalArena: ArenaAllocator = {
     var configuration = ArenaAllocator.Configuration(name: "bench-thread-local")
     configuration.threadLocalChunks = true
-    do {
-        return try ArenaAllocator(configuration)
-    } catch {
-        fatalError("cannot create the thread-local benchmark arena: \(error)")
-    }
+    return benchmarkArena(configuration)
 }()
 
 /// The arena `ArenaAllocator.allocate` is measured on (BytesMut uses `.shared`, as users do).
-let allocationArena: ArenaAllocator = {
-    do {
-        return try ArenaAllocator(.init(name: "bench-alloc"))
-    } catch {
-        fatalError("cannot create the benchmark arena: \(error)")
-    }
-}()
+let allocationArena = benchmarkArena(.init(name: "bench-alloc"))
 
 func registerAllocation() {
     for (workload, size) in [("1a alloc+drop 64 B", 64), ("1b alloc+drop 4 KiB", 4096)] {
@@ -85,34 +80,21 @@ func registerAllocation() {
             }
         }
 
-        // The same writer from a named arena: without the `.shared` default argument (which
-        // costs a retain and a release of the shared allocator per call).
-        register(workload, .oursVariant, "BytesMut(capacity:in: arena)", arena: true) { benchmark in
-            let arena = allocationArena
-            measure(benchmark, ops: ops, arena: arena) {
-                for _ in 0..<ops {
-                    let writer = BytesMut(capacity: size, in: arena)
-                    sink(writer)
-                }
-            }
-        }
-
-        register(workload, .oursVariant, "BytesMut(capacity:in: thread-local arena)", arena: true) { benchmark in
-            let arena = threadLocalArena
-            measure(benchmark, ops: ops, arena: arena) {
-                for _ in 0..<ops {
-                    let writer = BytesMut(capacity: size, in: arena)
-                    sink(writer)
-                }
-            }
-        }
-
-        register(workload, .oursVariant, "BytesMut(capacity:in: sampled arena)", arena: true) { benchmark in
-            let arena = sampledArena
-            measure(benchmark, ops: ops, arena: arena) {
-                for _ in 0..<ops {
-                    let writer = BytesMut(capacity: size, in: arena)
-                    sink(writer)
+        // The same writer from named arenas, without the `.shared` default argument (which
+        // costs a retain and a release of the shared allocator per call): one with the spin
+        // lock, one with thread-local chunks, one sampling allocation sites.
+        let namedArenas = [
+            ("BytesMut(capacity:in: arena)", allocationArena),
+            ("BytesMut(capacity:in: thread-local arena)", threadLocalArena),
+            ("BytesMut(capacity:in: sampled arena)", sampledArena),
+        ]
+        for (name, arena) in namedArenas {
+            register(workload, .oursVariant, name, arena: true) { benchmark in
+                measure(benchmark, ops: ops, arena: arena) {
+                    for _ in 0..<ops {
+                        let writer = BytesMut(capacity: size, in: arena)
+                        sink(writer)
+                    }
                 }
             }
         }
