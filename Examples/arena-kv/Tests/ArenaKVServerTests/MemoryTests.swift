@@ -33,19 +33,21 @@ struct MemoryTests {
 
         let compacting = try KVServer.start()
         try Self.overwrite(compacting, requests: 200_000, keys: 20_000)
-        // Passes run ten times a second, a slice every millisecond: wait for one to finish.
+        // Passes start ten times a second and run a slice every millisecond between requests;
+        // the benchmark ends with one under way or about to start. Wait (10 s at most, on a
+        // loaded machine) until they have given the pinned chunks back.
         var fields: [String: String] = [:]
+        func field(_ name: String) -> Int { fields[name].flatMap { Int($0) } ?? -1 }
         for _ in 0..<100 {
             fields = try info(compacting, "memory")
-            if (fields["arena_compactions"].flatMap { Int($0) } ?? 0) > 0 { break }
+            let settled = Double(field("used_memory")) < 1.6 * Double(dataset)
+            if field("arena_compactions") > 0 && settled && field("arena_pinned_bytes") < pinnedBytes / 4 { break }
             usleep(100_000)
         }
-        #expect((fields["arena_compactions"].flatMap { Int($0) } ?? 0) > 0, "\(fields)")
-        #expect((fields["arena_compacted_bytes"].flatMap { Int($0) } ?? 0) > 0)
-        let used = try #require(fields["used_memory"].flatMap { Int($0) })
-        let left = try #require(fields["arena_pinned_bytes"].flatMap { Int($0) })
-        #expect(Double(used) < 1.6 * Double(dataset), "\(fields)")
-        #expect(left < pinnedBytes / 4, "\(fields)")
+        #expect(field("arena_compactions") > 0, "\(fields)")
+        #expect(field("arena_compacted_bytes") > 0)
+        #expect(Double(field("used_memory")) < 1.6 * Double(dataset), "\(fields)")
+        #expect((0..<pinnedBytes / 4).contains(field("arena_pinned_bytes")), "\(fields)")
     }
 
     /// `MEMORY PROFILE` is the store arena's `memoryProfile()` as JSON: with
