@@ -5,8 +5,8 @@
 /// when the `Jemalloc` trait is off.
 ///
 /// ### Reserved and handed out
-/// *Reserved* bytes are what the arena holds from the system: live chunks, cached free chunks
-/// and dedicated blocks. The limit applies to them. *Handed out* bytes are what regions were
+/// *Reserved* bytes are what the arena holds from the system: live chunks, cached free chunks,
+/// dedicated blocks and cached free blocks. The limit applies to them. *Handed out* bytes are what regions were
 /// carved for, in chunks and blocks still alive. A chunk stays reserved while any region carved
 /// from it lives, so `bytesReserved - bytesHandedOut` is what chunking costs.
 ///
@@ -34,7 +34,14 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
     public var cachedChunks: Int
     /// Live dedicated blocks (requests too large to carve from a chunk).
     public var dedicatedBlocks: Int
-    /// Bytes held from the system: live and cached chunks plus dedicated blocks.
+    /// Free dedicated blocks kept for reuse by a request of the same size and alignment
+    /// (reserved, not handed out): at most four, the most recently freed, each larger than a
+    /// chunk carves (an eighth of ``chunkSize``) and at most ``chunkSize``. The limit, `purge()`
+    /// and the arena's closing give them back.
+    public var cachedBlocks: Int
+    /// The bytes of the ``cachedBlocks``.
+    public var cachedBlockBytes: Int
+    /// Bytes held from the system: live and cached chunks plus live and cached dedicated blocks.
     public var bytesReserved: Int
     /// Bytes carved for regions in live chunks, plus the bytes of live dedicated blocks.
     public var bytesHandedOut: Int
@@ -91,6 +98,8 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
         self.allocations = allocations
         self.chunkRefills = chunkRefills
         self.liveForeignExports = liveForeignExports
+        self.cachedBlocks = 0
+        self.cachedBlockBytes = 0
         self.pinnedChunks = 0
         self.pinnedBytes = 0
         self.pinningReferences = 0
@@ -150,11 +159,12 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case name, chunkSize, liveChunks, cachedChunks, dedicatedBlocks, bytesReserved, bytesHandedOut
         case peakBytesReserved, limit, limitHits, allocations, chunkRefills, liveForeignExports
+        case cachedBlocks, cachedBlockBytes
         case pinnedChunks, pinnedBytes, pinningReferences, pinningReferenceHistogram, jemalloc
     }
 
-    /// Decodes statistics; the pinned figures, added later, default to 0 when absent, so JSON
-    /// written by earlier versions still decodes.
+    /// Decodes statistics; the pinned and cached-block figures, added later, default to 0 when
+    /// absent, so JSON written by earlier versions still decodes.
     ///
     /// - Complexity: O(1).
     public init(from decoder: any Decoder) throws {
@@ -175,6 +185,8 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
             liveForeignExports: try container.decode(Int.self, forKey: .liveForeignExports),
             jemalloc: try container.decodeIfPresent(Jemalloc.self, forKey: .jemalloc)
         )
+        cachedBlocks = try container.decodeIfPresent(Int.self, forKey: .cachedBlocks) ?? 0
+        cachedBlockBytes = try container.decodeIfPresent(Int.self, forKey: .cachedBlockBytes) ?? 0
         pinnedChunks = try container.decodeIfPresent(Int.self, forKey: .pinnedChunks) ?? 0
         pinnedBytes = try container.decodeIfPresent(Int.self, forKey: .pinnedBytes) ?? 0
         pinningReferences = try container.decodeIfPresent(Int.self, forKey: .pinningReferences) ?? 0

@@ -122,11 +122,11 @@ public final class ArenaReadBackpressure: Sendable {
 
     /// Whether a paused connection may resume: the arena is below the low mark, not counting
     /// the `ownBytes` the connection's own receive buffer holds (else a buffer larger than the
-    /// low mark would keep its connection paused for ever). Cached chunks count in the arena's
-    /// reserved bytes, so they go first when only they are in the way.
+    /// low mark would keep its connection paused for ever). Cached chunks and blocks count in
+    /// the arena's reserved bytes, so they go first when only they are in the way.
     func mayResume(ownBytes: Int) -> Bool {
         if arena.bytesReserved - ownBytes >= lowWatermark {
-            guard arena.dropCachedChunks() > 0, arena.bytesReserved - ownBytes < lowWatermark else { return false }
+            guard arena.dropCaches() > 0, arena.bytesReserved - ownBytes < lowWatermark else { return false }
         }
         over.store(false, ordering: .relaxed)
         return true

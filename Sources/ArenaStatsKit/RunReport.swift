@@ -206,9 +206,9 @@ extension RunReport {
         return [
             Comparison(
                 figure: "liveBlocks",
-                ours: ours.liveChunks + ours.cachedChunks + ours.dedicatedBlocks,
+                ours: ours.liveChunks + ours.cachedChunks + ours.dedicatedBlocks + ours.cachedBlocks,
                 jemalloc: liveBlocks,
-                note: "chunks (live and cached) and dedicated blocks; each is one jemalloc allocation"
+                note: "chunks and dedicated blocks, live and cached; each is one jemalloc allocation"
             ),
             Comparison(
                 figure: "bytesInBlocks",

@@ -279,6 +279,7 @@ package struct Runner {
             finalDedicatedBlocks: final.dedicatedBlocks,
             finalBytesReserved: final.bytesReserved,
             finalCachedChunks: final.cachedChunks,
+            finalCachedBlockBytes: final.cachedBlockBytes,
             liveBytesLeft: liveLeft,
             finalSampledRegions: sampledLeft,
             passed: true
@@ -287,7 +288,7 @@ package struct Runner {
             final.liveChunks == baseline.liveChunks
             && final.bytesHandedOut == baseline.bytesHandedOut
             && final.dedicatedBlocks == 0
-            && final.bytesReserved == (final.cachedChunks + final.liveChunks) * final.chunkSize
+            && final.bytesReserved == (final.cachedChunks + final.liveChunks) * final.chunkSize + final.cachedBlockBytes
         guard back else {
             throw Violation(
                 "end check",
@@ -295,7 +296,7 @@ package struct Runner {
                     + "\(baseline.liveChunks)), "
                     + "\(final.bytesHandedOut) bytes handed out (baseline \(baseline.bytesHandedOut)), "
                     + "\(final.dedicatedBlocks) dedicated blocks, \(final.bytesReserved) bytes reserved with "
-                    + "\(final.cachedChunks) cached chunks"
+                    + "\(final.cachedChunks) cached chunks and \(final.cachedBlockBytes) bytes in cached blocks"
             )
         }
         // A sampled region's wrapper keeps its chunk or block alive; with every view gone the

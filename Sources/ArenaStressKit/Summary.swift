@@ -130,10 +130,12 @@ package struct EndCheck: Sendable, Codable, Equatable {
     package var finalBytesHandedOut: Int
     /// Dedicated blocks still alive at the end.
     package var finalDedicatedBlocks: Int
-    /// Bytes reserved at the end (only cached chunks may remain).
+    /// Bytes reserved at the end (only cached chunks and blocks may remain).
     package var finalBytesReserved: Int
     /// Cached chunks at the end.
     package var finalCachedChunks: Int
+    /// The bytes of the cached blocks at the end.
+    package var finalCachedBlockBytes: Int
     /// Bytes the workload's own accounting still counts as live (must be 0).
     package var liveBytesLeft: Int
     /// Sampled regions the memory profile still lists at the end (must be 0; always 0 when
@@ -261,6 +263,7 @@ package struct Summary: Sendable, Codable {
             ("at stop: live chunks", "\(arena.liveChunks)"),
             ("at stop: cached chunks", "\(arena.cachedChunks)"),
             ("at stop: dedicated blocks", "\(arena.dedicatedBlocks)"),
+            ("at stop: cached blocks", "\(arena.cachedBlocks) (\(formatBytes(arena.cachedBlockBytes)))"),
             ("at stop: reserved", bytesText(arena.bytesReserved)),
             ("at stop: handed out", bytesText(arena.bytesHandedOut)),
             ("at stop: pinned chunks", "\(arena.pinnedChunks) (\(formatBytes(arena.pinnedBytes)))"),
@@ -296,7 +299,8 @@ package struct Summary: Sendable, Codable {
             "end check: live chunks \(check.baselineLiveChunks) -> \(check.finalLiveChunks), bytes handed out "
                 + "\(check.baselineBytesHandedOut) -> \(check.finalBytesHandedOut), dedicated blocks "
                 + "\(check.finalDedicatedBlocks), reserved \(check.finalBytesReserved) "
-                + "(\(check.finalCachedChunks) cached chunks), live bytes left \(check.liveBytesLeft)"
+                + "(\(check.finalCachedChunks) cached chunks, \(check.finalCachedBlockBytes) bytes in cached blocks), "
+                + "live bytes left \(check.liveBytesLeft)"
                 + (profile == nil ? "" : ", sampled regions left \(check.finalSampledRegions)")
                 + (check.passed ? ": ok" : ": FAILED")
         )

@@ -15,7 +15,9 @@ import Testing
         #expect(live.bytesHandedOut >= report.survivingBytes)
         #expect(live.bytesReserved >= live.bytesHandedOut)
         #expect(report.phases[1].ours.dedicatedBlocks == 0, "every region was dropped")
+        #expect(report.phases[1].ours.cachedBlocks <= 4, "at most four free blocks are kept")
         #expect(report.phases[2].ours.cachedChunks == 0, "purge() empties the chunk cache")
+        #expect(report.phases[2].ours.cachedBlocks == 0, "purge() empties the block cache")
         if workload == .large {
             #expect(live.dedicatedBlocks == report.survivors && live.liveChunks == 0)
             #expect(live.bytesHandedOut == report.survivingBytes)
@@ -34,15 +36,16 @@ import Testing
         for phase in report.phases {
             func figure(_ name: String) -> RunReport.Comparison? { phase.comparison.first { $0.figure == name } }
             let mallctl = try #require(phase.ours.jemalloc, "\(phase.name): jemalloc's figures")
-            // Every chunk and dedicated block is one jemalloc allocation, made without a thread
-            // cache, so jemalloc's live count is ours exactly.
-            let blocks = phase.ours.liveChunks + phase.ours.cachedChunks + phase.ours.dedicatedBlocks
+            // Every chunk and dedicated block (live or cached) is one jemalloc allocation, made
+            // without a thread cache, so jemalloc's live count is ours exactly.
+            let blocks =
+                phase.ours.liveChunks + phase.ours.cachedChunks + phase.ours.dedicatedBlocks + phase.ours.cachedBlocks
             #expect(figure("liveBlocks")?.ours == blocks)
             #expect(figure("liveBlocks")?.jemalloc == blocks, "\(phase.name)")
             // jemalloc rounds blocks up to size classes; chunks (64 KiB) are a size class.
             #expect(figure("bytesInBlocks")?.ours == phase.ours.bytesReserved)
             #expect(mallctl.allocated >= phase.ours.bytesReserved, "\(phase.name)")
-            if workload == .small || workload == .churn || phase.name != "live" {
+            if phase.ours.dedicatedBlocks + phase.ours.cachedBlocks == 0 {
                 #expect(mallctl.allocated == phase.ours.bytesReserved, "\(phase.name): chunks only")
             }
             // The JSON statistics agree with mallctl about the same arena at the same moment.

@@ -90,17 +90,18 @@ package func failEachAllocation<Fixture: FaultLoopFixture & ~Copyable, Output>(
     return loop
 }
 
-/// What `arena` holds beyond its current chunk and its chunk cache, once no view of it is
-/// left: `nil` when nothing (every chunk, block and reserved byte came back), else a
+/// What `arena` holds beyond its current chunk and its chunk and block caches, once no view
+/// of it is left: `nil` when nothing (every chunk, block and reserved byte came back), else a
 /// description of what remains.
 package func leftoverMemory(_ arena: ArenaAllocator) -> String? {
     let statistics = arena.statistics()
-    let accounted = (statistics.liveChunks + statistics.cachedChunks) * statistics.chunkSize
+    let accounted =
+        (statistics.liveChunks + statistics.cachedChunks) * statistics.chunkSize + statistics.cachedBlockBytes
     let clean =
         statistics.dedicatedBlocks == 0 && statistics.pinnedChunks == 0 && statistics.liveChunks <= 1
         && statistics.bytesReserved == accounted
     if clean { return nil }
     return "\(statistics.bytesReserved) bytes reserved for \(statistics.liveChunks) live chunks "
         + "(\(statistics.pinnedChunks) pinned), \(statistics.cachedChunks) cached, "
-        + "\(statistics.dedicatedBlocks) dedicated blocks"
+        + "\(statistics.dedicatedBlocks) dedicated blocks, \(statistics.cachedBlocks) cached"
 }

@@ -480,6 +480,8 @@ TOKIO_WORKLOADS = [
      "the shared arena"),
     ("W2", "alloc-free-4096", "1b", "BytesMut(capacity:)", "BytesMut::with_capacity(4096) + put_u8 + drop",
      "as W1"),
+    ("W2b", "alloc-free-32768", "1c", "BytesMut(capacity:)", "BytesMut::with_capacity(32768) + put_u8 + drop",
+     "as W1; ours is a dedicated block, not a carve"),
     ("W3", "clone-4k", "2a", "Bytes copy", "Bytes::clone + drop of a shared 4 KiB Bytes",
      "the same: one atomic increment and one decrement"),
     ("W4", "slice-4k", "2b", "Bytes.slice(range)", "Bytes::slice(100..200) + drop",

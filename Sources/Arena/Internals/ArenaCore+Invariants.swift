@@ -6,6 +6,8 @@ extension ArenaCore {
     ///
     /// - the list of live chunks has exactly `liveChunks` entries, each carved within itself;
     /// - the cache holds at most `chunkCacheLimit` chunks;
+    /// - the block cache holds at most `blockCacheLimit` blocks, each of a cacheable size, and
+    ///   their bytes are reserved;
     /// - the bytes reserved are never negative and never past the limit.
     @inline(__always)
     func _invariantCheckLocked() {
@@ -31,8 +33,22 @@ extension ArenaCore {
             guarded.cache.count <= cacheLimit,
             "arena \(name): \(guarded.cache.count) cached chunks, limit \(cacheLimit) for \(guarded.liveChunks) live"
         )
+        precondition(
+            guarded.blockCache.count <= blockCacheLimit,
+            "arena \(name): \(guarded.blockCache.count) cached blocks, limit \(blockCacheLimit)"
+        )
+        let cachedBlockBytes = guarded.blockCache.reduce(0) { total, block in
+            precondition(
+                isCacheable(blockOf: block.capacity),
+                "arena \(name): a cached block of \(block.capacity) bytes"
+            )
+            return total + block.capacity
+        }
         let reserved = reserved.load(ordering: .relaxed)
-        precondition(reserved >= 0, "arena \(name): \(reserved) bytes reserved")
+        precondition(
+            reserved >= cachedBlockBytes,
+            "arena \(name): \(reserved) bytes reserved, \(cachedBlockBytes) cached in blocks"
+        )
         if let limit {
             precondition(reserved <= limit, "arena \(name): \(reserved) bytes reserved past its limit \(limit)")
         }

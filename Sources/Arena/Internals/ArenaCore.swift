@@ -48,6 +48,12 @@ package final class ArenaCore: @unchecked Sendable {
         /// Where the shared current chunk is carved (arenas without `threadLocalChunks`).
         var cursor = ChunkCursor()
         var cache: [SendablePointer] = []
+        /// Free dedicated blocks kept for reuse, oldest first (`ArenaCore+Blocks.swift`).
+        var blockCache: [FreeBlock] = []
+        /// Live dedicated blocks, their bytes, and the blocks handed out since the start.
+        var liveBlocks = 0
+        var blockBytes = 0
+        var blockAllocations = 0
         /// Every live chunk, linked through `Chunk.next`, for the statistics (unretained).
         var firstLive: Unmanaged<Chunk>?
         var liveChunks = 0
@@ -66,9 +72,6 @@ package final class ArenaCore: @unchecked Sendable {
     let reserved = Atomic<Int>(0)
     let peakReserved = Atomic<Int>(0)
     let limitHits = Atomic<Int>(0)
-    let liveBlocks = Atomic<Int>(0)
-    let blockBytes = Atomic<Int>(0)
-    let blockAllocations = Atomic<Int>(0)
     let foreignExports = Atomic<Int>(0)
 
     init(
@@ -93,10 +96,12 @@ package final class ArenaCore: @unchecked Sendable {
         self.threadLocalChunks = threadLocalChunks
         self.jemallocArena = try Backend.createArena()
         guarded.cache.reserveCapacity(chunkCacheLimit)
+        guarded.blockCache.reserveCapacity(blockCacheLimit)
     }
 
     deinit {
         for base in guarded.cache { releaseChunkMemory(base.pointer) }
+        for block in guarded.blockCache { releaseBlockMemory(block) }
         if !hasRawBlocks.load(ordering: .relaxed) { Backend.destroyArena(jemallocArena) }
     }
 
@@ -109,9 +114,12 @@ package final class ArenaCore: @unchecked Sendable {
         isClosed.store(true, ordering: .relaxed)
         let cache = SendablePointers(guarded.cache)
         guarded.cache = []
+        let blocks = guarded.blockCache
+        guarded.blockCache = []
         let retired = guarded.cursor.retire()
         lock.unlock()
         for base in cache.pointers { releaseChunkMemory(base) }
+        for block in blocks { releaseBlockMemory(block) }
         retired?.release()
     }
 
@@ -145,12 +153,13 @@ package final class ArenaCore: @unchecked Sendable {
         }
     }
 
-    /// Like `reserve`, but first gives cached chunks back when the limit is in the way.
+    /// Like `reserve`, but first gives cached chunks and blocks back when the limit is in the
+    /// way.
     func reserveEvictingCache(_ bytes: Int) throws(ArenaError) {
         do {
             try reserve(bytes)
         } catch {
-            guard dropChunkCache() > 0 else { throw error }
+            guard dropChunkCache() + dropBlockCache() > 0 else { throw error }
             limitHits.subtract(1, ordering: .relaxed)
             try reserve(bytes)
         }
@@ -232,24 +241,10 @@ package final class ArenaCore: @unchecked Sendable {
         return chunk
     }
 
-    func allocateBlock(byteCount: Int, alignment: Int) throws(ArenaError) -> Region {
-        let alignment = max(alignment, 16)
-        try reserveEvictingCache(byteCount)
-        guard let base = allocateMemory(byteCount, alignment: alignment, site: .dedicatedBlock) else {
-            unreserve(byteCount)
-            throw .outOfMemory(requested: byteCount)
-        }
-        liveBlocks.add(1, ordering: .relaxed)
-        blockBytes.add(byteCount, ordering: .relaxed)
-        blockAllocations.add(1, ordering: .relaxed)
-        let block = DedicatedBlock(core: self, base: base, capacity: byteCount, alignment: alignment)
-        return Region(storage: block, start: base, count: byteCount)
-    }
-
     // MARK: - The backend, behind fault injection
 
     /// `Backend.allocate` in this arena, unless fault injection refuses it at `site`.
-    private func allocateMemory(_ size: Int, alignment: Int, site: FaultInjection.Site) -> UnsafeMutableRawPointer? {
+    func allocateMemory(_ size: Int, alignment: Int, site: FaultInjection.Site) -> UnsafeMutableRawPointer? {
         if faults.refuses(site) { return nil }
         return Backend.allocate(size, alignment: alignment, arena: jemallocArena)
     }
@@ -312,18 +307,6 @@ package final class ArenaCore: @unchecked Sendable {
     /// `chunkCacheLimit`. Call with the lock held.
     var cacheLimit: Int { min(chunkCacheLimit, max(1, guarded.liveChunks)) }
 
-    func blockDied(_ base: UnsafeMutableRawPointer, capacity: Int, alignment: Int) {
-        Backend.deallocate(base, size: capacity, alignment: alignment, arena: jemallocArena)
-        unreserve(capacity)
-        liveBlocks.subtract(1, ordering: .relaxed)
-        blockBytes.subtract(capacity, ordering: .relaxed)
-    }
-
-    /// Accounts for a unique dedicated block that grew or moved from `oldCapacity` bytes.
-    func blockResized(from oldCapacity: Int, to newCapacity: Int) {
-        blockBytes.add(newCapacity - oldCapacity, ordering: .relaxed)
-    }
-
     // MARK: - Raw blocks
 
     /// Whether raw blocks were handed out: such an arena is never destroyed, since jemalloc's
@@ -372,6 +355,8 @@ package final class ArenaCore: @unchecked Sendable {
             }
         }
         let snapshot = (guarded.liveChunks, guarded.cache.count, guarded.refills)
+        let blocks = (guarded.liveBlocks, guarded.blockBytes, guarded.blockAllocations)
+        let cachedBlocks = (guarded.blockCache.count, guarded.blockCache.reduce(0) { $0 + $1.capacity })
         _invariantCheckLocked()
         lock.unlock()
         var statistics = ArenaStatistics(
@@ -379,17 +364,19 @@ package final class ArenaCore: @unchecked Sendable {
             chunkSize: chunkSize,
             liveChunks: snapshot.0,
             cachedChunks: snapshot.1,
-            dedicatedBlocks: liveBlocks.load(ordering: .relaxed),
+            dedicatedBlocks: blocks.0,
             bytesReserved: reserved.load(ordering: .relaxed),
-            bytesHandedOut: carved + blockBytes.load(ordering: .relaxed),
+            bytesHandedOut: carved + blocks.1,
             peakBytesReserved: peakReserved.load(ordering: .relaxed),
             limit: limit,
             limitHits: limitHits.load(ordering: .relaxed),
-            allocations: carves + blockAllocations.load(ordering: .relaxed),
+            allocations: carves + blocks.2,
             chunkRefills: snapshot.2,
             liveForeignExports: foreignExports.load(ordering: .relaxed),
             jemalloc: Backend.arenaStatistics(jemallocArena)
         )
+        statistics.cachedBlocks = cachedBlocks.0
+        statistics.cachedBlockBytes = cachedBlocks.1
         statistics.pinnedChunks = pinned.chunks
         statistics.pinnedBytes = pinned.bytes
         statistics.pinningReferences = pinned.references
@@ -399,6 +386,7 @@ package final class ArenaCore: @unchecked Sendable {
 
     func purge() {
         dropChunkCache()
+        dropBlockCache()
         Backend.purge(jemallocArena)
     }
 

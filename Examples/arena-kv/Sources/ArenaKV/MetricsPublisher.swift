@@ -8,9 +8,9 @@ import NIOCore
 ///
 /// Gauges, each with an `arena` dimension (`kv-store`, `kv-io`) where it is about one arena:
 /// `arena_bytes_reserved`, `arena_bytes_reserved_peak`, `arena_bytes_limit`,
-/// `arena_limit_hits`, `arena_live_chunks`, `arena_dedicated_blocks`, `arena_allocations`,
-/// `arena_pinned_chunks`, `arena_pinned_bytes`, `arena_pinning_references`, and with jemalloc
-/// `arena_jemalloc_allocated_bytes`, `arena_jemalloc_active_bytes`,
+/// `arena_limit_hits`, `arena_live_chunks`, `arena_dedicated_blocks`, `arena_cached_blocks`,
+/// `arena_allocations`, `arena_pinned_chunks`, `arena_pinned_bytes`, `arena_pinning_references`,
+/// and with jemalloc `arena_jemalloc_allocated_bytes`, `arena_jemalloc_active_bytes`,
 /// `arena_jemalloc_resident_bytes`; for the store `kv_keys`, `kv_live_bytes`,
 /// `kv_compactable_bytes`, `kv_compactions`; for the server `kv_connected_clients`,
 /// `kv_commands_processed`, `kv_rejected_writes_oom`.
@@ -62,6 +62,7 @@ public final class MetricsPublisher: Sendable {
         gauge("arena_limit_hits", statistics.limitHits, dimensions)
         gauge("arena_live_chunks", statistics.liveChunks, dimensions)
         gauge("arena_dedicated_blocks", statistics.dedicatedBlocks, dimensions)
+        gauge("arena_cached_blocks", statistics.cachedBlocks, dimensions)
         gauge("arena_allocations", statistics.allocations, dimensions)
         gauge("arena_pinned_chunks", statistics.pinnedChunks, dimensions)
         gauge("arena_pinned_bytes", statistics.pinnedBytes, dimensions)

@@ -56,6 +56,7 @@ struct ServerInfo {
             ("arena_live_chunks", "\(arena.liveChunks)"),
             ("arena_cached_chunks", "\(arena.cachedChunks)"),
             ("arena_dedicated_blocks", "\(arena.dedicatedBlocks)"),
+            ("arena_cached_blocks", "\(arena.cachedBlocks)"),
             ("arena_pinned_chunks", "\(arena.pinnedChunks)"),
             ("arena_pinned_bytes", "\(arena.pinnedBytes)"),
             ("arena_pinned_bytes_human", humanBytes(arena.pinnedBytes)),

@@ -223,6 +223,7 @@ struct CommandTests {
             "maxmemory", "maxmemory_human", "maxmemory_policy", "mem_allocator", "arena_limit_hits",
             "arena_compactions", "arena_pinned_chunks", "arena_pinned_bytes", "arena_pinning_references",
             "arena_pinned_chunks_by_references", "arena_compactable_bytes", "io_arena_pinned_bytes",
+            "arena_cached_blocks",
         ] {
             #expect(fields[name]?.isEmpty == false, "INFO memory has no \(name)")
         }

@@ -18,6 +18,7 @@ import Testing
         )
         #expect(try metrics.expectGauge("arena_bytes_limit", store).lastValue == Double(4 << 20))
         #expect(try metrics.expectGauge("arena_dedicated_blocks", store).lastValue == 1)
+        #expect(try metrics.expectGauge("arena_cached_blocks", store).lastValue == 0)
         let statistics = state.storeArena.statistics()
         #expect(try metrics.expectGauge("arena_pinned_bytes", store).lastValue == Double(statistics.pinnedBytes))
         #expect(try metrics.expectGauge("arena_pinned_chunks", store).lastValue == Double(statistics.pinnedChunks))

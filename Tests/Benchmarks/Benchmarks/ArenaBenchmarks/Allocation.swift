@@ -1,4 +1,5 @@
-// Workload 1: allocate and drop a 64-byte and a 4 KiB buffer.
+// Workload 1: allocate and drop a 64-byte, a 4 KiB and a 32 KiB buffer (a typical read buffer,
+// larger than a chunk carves: a dedicated block).
 //
 // Each operation allocates one buffer and stores it in a slot, dropping the one stored before:
 // one allocation and one deallocation per operation, and nothing can be folded away.
@@ -57,7 +58,9 @@ let threadLocalArena: ArenaAllocator = {
 let allocationArena = benchmarkArena(.init(name: "bench-alloc"))
 
 func registerAllocation() {
-    for (workload, size) in [("1a alloc+drop 64 B", 64), ("1b alloc+drop 4 KiB", 4096)] {
+    for (workload, size) in [
+        ("1a alloc+drop 64 B", 64), ("1b alloc+drop 4 KiB", 4096), ("1c alloc+drop 32 KiB", 32768),
+    ] {
         let ops = 8192
 
         register(workload, .ours, "Region: ArenaAllocator.allocate", arena: true) { benchmark in
