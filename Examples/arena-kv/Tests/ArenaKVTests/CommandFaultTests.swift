@@ -14,7 +14,8 @@ struct CommandFaultTests {
     static let refusal = "-OOM command not allowed when the allocator refuses memory.\r\n"
 
     /// A key this long makes an entry larger than a chunk's carving limit (8 KiB), so every
-    /// write of it asks the backend for a block: the refusal is always reached.
+    /// write of it asks for a block; with the arena's free blocks given back before each run
+    /// (`purge()`), the backend is asked and the refusal always reached.
     static let long = String(repeating: "k", count: 9000)
 
     @Test func everyWritingCommandAnswersOOMAndChangesNothingWhenRefused() throws {
@@ -40,6 +41,8 @@ struct CommandFaultTests {
             var refused = 0
             for attempt in 1...10 {
                 let before = faulty.snapshot()
+                // A write whose entry has the size of one freed before would reuse that block.
+                faulty.state.storeArena.purge()
                 let faults = faulty.state.storeArena.faultInjection
                 faults.set(.failNth(attempt), onlyThisThread: true)
                 let reply = try faulty.send(Self.encode(command))
