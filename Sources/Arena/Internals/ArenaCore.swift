@@ -18,8 +18,8 @@ import Synchronization
 /// prepaid ones, each handed to a region without an atomic increment.
 ///
 /// ### Locking
-/// A chunk's `deinit` takes the lock, so no code may release a chunk while holding it: retired
-/// chunks leave the lock as a value and die outside it.
+/// A chunk's or a dedicated block's `deinit` takes the lock, so no code may release either while
+/// holding it: retired chunks and evicted blocks leave the lock as values and die outside it.
 package final class ArenaCore: @unchecked Sendable {
     package let name: String
     package let chunkSize: Int
