@@ -216,8 +216,11 @@ public final class ArenaAllocator: Sendable {
 
     /// Our figures and jemalloc's for this arena.
     ///
-    /// - Complexity: O(1), but jemalloc's figures need an `epoch` refresh (tens of
-    ///   microseconds): keep it off hot paths.
+    /// For one figure on a hot path, ``bytesReserved`` is a single atomic load.
+    ///
+    /// - Complexity: O(live chunks) under the arena's lock (it reads each chunk's carved bytes
+    ///   and, for the pinned figures, its reference count), plus jemalloc's `epoch` refresh
+    ///   (tens of microseconds): keep it off hot paths.
     public func statistics() -> ArenaStatistics {
         core.statistics()
     }

@@ -1,8 +1,8 @@
 /// Where an arena's memory is: our own figures, and jemalloc's for the arena behind it.
 ///
-/// Our figures are exact and cheap to read. jemalloc's are refreshed (an `epoch` advance,
-/// tens of microseconds) each time ``ArenaAllocator/statistics()`` is called, and are `nil`
-/// when the `Jemalloc` trait is off.
+/// Our figures are exact, gathered by one walk of the live chunks under the arena's lock.
+/// jemalloc's are refreshed (an `epoch` advance, tens of microseconds) each time
+/// ``ArenaAllocator/statistics()`` is called, and are `nil` when the `Jemalloc` trait is off.
 ///
 /// ### Reserved and handed out
 /// *Reserved* bytes are what the arena holds from the system: live chunks, cached free chunks,

@@ -51,7 +51,8 @@ extension Region {
     /// 3. a unique dedicated block grows in place (`xallocx`) or moves (`rallocx`);
     /// 4. a new region from the same arena, and a copy of the used bytes.
     ///
-    /// On failure nothing changes: the region, its bytes and the budget are as before.
+    /// On failure nothing is lost: the region keeps its storage, its `used` bytes (a unique
+    /// block may have moved them to its start, as step 2 does) and the budget is as before.
     @usableFromInline
     package mutating func grow(needed: Int, wanted: Int, preserving used: Int) throws(ArenaError) {
         precondition(needed > _count && wanted >= needed && used <= _count)

@@ -133,20 +133,24 @@ public struct BytesMut: ~Copyable, Sendable {
     ///
     /// Traps when the arena cannot provide the memory; ``tryReserveCapacity(_:)`` throws.
     ///
+    /// - Precondition: `minimumCapacity >= 0`.
     /// - Complexity: O(1) when it grows in place or reclaims an empty range; O(count) when
     ///   it moves.
     @inlinable
     public mutating func reserveCapacity(_ minimumCapacity: Int) {
+        precondition(minimumCapacity >= 0, "BytesMut.reserveCapacity(\(minimumCapacity)): negative capacity")
         if minimumCapacity > capacity { _growOrTrap(needed: minimumCapacity, wanted: minimumCapacity) }
     }
 
     /// Makes room for at least `minimumCapacity` bytes in total, keeping what is written.
     ///
+    /// - Precondition: `minimumCapacity >= 0`.
     /// - Throws: `ArenaError.limitExceeded` or `.outOfMemory`; the writer and its bytes are
     ///   unchanged.
     /// - Complexity: as ``reserveCapacity(_:)``.
     @inlinable
     public mutating func tryReserveCapacity(_ minimumCapacity: Int) throws(ArenaError) {
+        precondition(minimumCapacity >= 0, "BytesMut.tryReserveCapacity(\(minimumCapacity)): negative capacity")
         defer { _invariantCheck() }
         if minimumCapacity > capacity {
             try _region.grow(needed: minimumCapacity, wanted: minimumCapacity, preserving: _count)

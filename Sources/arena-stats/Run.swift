@@ -1,5 +1,6 @@
 import Arena
 import ArenaStatsKit
+import ArenaToolSupport
 import ArgumentParser
 
 /// `arena-stats run WORKLOAD`: replays a built-in workload on a fresh arena.
@@ -28,11 +29,16 @@ struct Run: ParsableCommand {
     @Option(help: "Multiply the number of requests by this (1...10; at 1, mixed keeps about 80 MiB alive).")
     var scale = 1
 
-    @Option(help: "The arena's chunk size in bytes (a power of two, 4096...1073741824).")
-    var chunkSize = 64 << 10
+    @Option(help: ArgumentHelp("The arena's chunk size, e.g. 64K (a power of two, 4K...1G).", valueName: "bytes"))
+    var chunkSize = "64K"
 
-    @Option(help: "The arena's byte limit (at least one chunk); none by default.")
-    var limit: Int?
+    @Option(
+        help: ArgumentHelp(
+            "The arena's byte limit, e.g. 16M (at least one chunk); none by default.",
+            valueName: "bytes"
+        )
+    )
+    var limit: String?
 
     @Option(
         parsing: .unconditional,
@@ -49,15 +55,24 @@ struct Run: ParsableCommand {
             throw ValidationError("unknown workload '\(workloadName)' (choose one of \(names))")
         }
         if !(1...10).contains(scale) { throw ValidationError("--scale must be 1...10, not \(scale)") }
+        _ = try arenaConfiguration()
+    }
+
+    /// The arena's configuration from `--chunk-size` and `--limit`, which take byte counts as
+    /// `arena-stress` does (`4096`, `64K`, `16M`).
+    func arenaConfiguration() throws(ValidationError) -> ArenaAllocator.Configuration {
+        do {
+            let chunkSize = try parseByteCount(chunkSize, what: "--chunk-size")
+            let limit = try limit.map { text throws(UsageError) in try parseByteCount(text, what: "--limit") }
+            return .init(name: "arena-stats-\(workloadName)", chunkSize: chunkSize, limit: limit)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() throws {
         let workload = Workload(rawValue: workloadName)!
-        let configuration = ArenaAllocator.Configuration(
-            name: "arena-stats-\(workload)",
-            chunkSize: chunkSize,
-            limit: limit
-        )
+        let configuration = try arenaConfiguration()
         let report: RunReport
         do {
             report = try RunReport.run(workload, configuration: configuration, seed: seed, scale: scale, top: top)

@@ -23,6 +23,14 @@ struct BytesPreconditionTests {
         await #expect(processExitsWith: .failure) { _ = try? BytesMut.make(capacity: -1) }
         await #expect(processExitsWith: .failure) {
             var writer = BytesMut()
+            writer.reserveCapacity(-1)
+        }
+        await #expect(processExitsWith: .failure) {
+            var writer = BytesMut()
+            try? writer.tryReserveCapacity(-1)
+        }
+        await #expect(processExitsWith: .failure) {
+            var writer = BytesMut()
             writer.append(1)
             _ = writer.split(to: 2)
         }

@@ -94,6 +94,8 @@ import Testing
         ["run", "no-such-workload"],
         ["run", "small", "--scale", "0"],
         ["run", "small", "--chunk-size", "1000"],
+        ["run", "small", "--chunk-size", "64Q"],
+        ["run", "small", "--limit", "-1M"],
         ["frobnicate"],
     ])
     func badArguments(_ arguments: [String]) throws {

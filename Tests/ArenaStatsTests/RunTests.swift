@@ -164,7 +164,7 @@ import Testing
     }
 
     @Test func aWorkloadTheLimitRefusesFailsWithOneLine() throws {
-        let result = try ArenaStatsTool.run(["run", "large", "--limit", "1048576"])
+        let result = try ArenaStatsTool.run(["run", "large", "--limit", "1M", "--chunk-size", "16K"])
         expectOneLineFailure(result, naming: nil, problem: "workload large failed", status: 1)
     }
 
