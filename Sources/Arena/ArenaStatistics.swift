@@ -136,6 +136,12 @@ public struct ArenaStatistics: Sendable, Codable, Equatable {
         }
     }
 
+    /// What the arena reserves when no view of it is left: its live chunks (the current ones)
+    /// and the cached chunks and blocks. For end-of-run checks in the tools and tests.
+    package var bytesInChunksAndCaches: Int {
+        (liveChunks + cachedChunks) * chunkSize + cachedBlockBytes
+    }
+
     /// The pinned figures, added up chunk by chunk while the statistics are taken.
     struct Pinned {
         var chunks = 0

@@ -288,7 +288,7 @@ package struct Runner {
             final.liveChunks == baseline.liveChunks
             && final.bytesHandedOut == baseline.bytesHandedOut
             && final.dedicatedBlocks == 0
-            && final.bytesReserved == (final.cachedChunks + final.liveChunks) * final.chunkSize + final.cachedBlockBytes
+            && final.bytesReserved == final.bytesInChunksAndCaches
         guard back else {
             throw Violation(
                 "end check",

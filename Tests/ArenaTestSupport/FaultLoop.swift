@@ -95,11 +95,9 @@ package func failEachAllocation<Fixture: FaultLoopFixture & ~Copyable, Output>(
 /// description of what remains.
 package func leftoverMemory(_ arena: ArenaAllocator) -> String? {
     let statistics = arena.statistics()
-    let accounted =
-        (statistics.liveChunks + statistics.cachedChunks) * statistics.chunkSize + statistics.cachedBlockBytes
     let clean =
         statistics.dedicatedBlocks == 0 && statistics.pinnedChunks == 0 && statistics.liveChunks <= 1
-        && statistics.bytesReserved == accounted
+        && statistics.bytesReserved == statistics.bytesInChunksAndCaches
     if clean { return nil }
     return "\(statistics.bytesReserved) bytes reserved for \(statistics.liveChunks) live chunks "
         + "(\(statistics.pinnedChunks) pinned), \(statistics.cachedChunks) cached, "

@@ -80,16 +80,17 @@ extension ArenaCore {
         lock.lock()
         guarded.liveBlocks -= 1
         guarded.blockBytes -= capacity
-        var evicted: FreeBlock?
+        // The block itself when it is not kept, else the oldest cached one when the cache is full.
+        var freed: FreeBlock?
         if keep && !isClosed.load(ordering: .relaxed) {
-            if guarded.blockCache.count == blockCacheLimit { evicted = guarded.blockCache.removeFirst() }
+            if guarded.blockCache.count == blockCacheLimit { freed = guarded.blockCache.removeFirst() }
             guarded.blockCache.append(block)
         } else {
-            evicted = block
+            freed = block
         }
         _invariantCheckLocked()
         lock.unlock()
-        if let evicted { releaseBlockMemory(evicted) }
+        if let freed { releaseBlockMemory(freed) }
     }
 
     /// Accounts for a unique dedicated block that grew or moved from `oldCapacity` bytes.

@@ -111,15 +111,12 @@ package final class ArenaCore: @unchecked Sendable {
     /// chunk of any arena, or when they exit.
     func close() {
         lock.lock()
+        // Set under the lock: no chunk or block that dies after it goes to a cache.
         isClosed.store(true, ordering: .relaxed)
-        let cache = SendablePointers(guarded.cache)
-        guarded.cache = []
-        let blocks = guarded.blockCache
-        guarded.blockCache = []
         let retired = guarded.cursor.retire()
         lock.unlock()
-        for base in cache.pointers { releaseChunkMemory(base) }
-        for block in blocks { releaseBlockMemory(block) }
+        dropChunkCache()
+        dropBlockCache()
         retired?.release()
     }
 
